@@ -1,0 +1,172 @@
+"""The backend contract, the built-in backends, and loading backends from spec strings.
+
+A backend is any object with
+
+- ``name: str`` and ``version: str``, and
+- ``run(model: onnx.ModelProto, inputs: dict[str, numpy.ndarray]) -> list[numpy.ndarray]``
+  returning the graph outputs in order,
+
+that raises ``conformance.Unsupported(reason)`` for a case it cannot express by design. It may
+also define ``supports(op_type: str) -> bool``; without it every operator is assumed supported.
+
+A spec string names a backend the same way everywhere (``--backend``, the API, reports):
+
+- a built-in name: ``reference``, ``onnxruntime``, ``tensorflow``, ``onnx-reference``;
+- the name of an entry point in the group ``conformance.backends``;
+- ``module.path:Attr``, where Attr is a backend class (instantiated without arguments), a backend
+  instance, or an ``onnx.backend.base.Backend`` subclass (wrapped in an adapter).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import onnx
+
+from conformance.errors import BackendUnavailable, ConformanceError
+
+ENTRY_POINT_GROUP = "conformance.backends"
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    version: str
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class BuiltIn:
+    """A built-in backend: where its class lives and which modules it needs."""
+
+    name: str
+    target: str
+    requires: tuple[str, ...]
+
+
+BUILT_INS = {
+    b.name: b
+    for b in (
+        BuiltIn("reference", "conformance.backends.reference:ReferenceBackend", ()),
+        BuiltIn("onnxruntime", "conformance.backends.onnxruntime:OnnxRuntimeBackend", ("onnxruntime",)),
+        BuiltIn("tensorflow", "conformance.backends.tensorflow:TensorFlowBackend", ("tensorflow",)),
+        BuiltIn("onnx-reference", "conformance.backends.onnx_reference:OnnxReferenceBackend", ("onnx.reference",)),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """What ``conformance backends`` shows for one backend."""
+
+    name: str
+    version: str
+    available: bool
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "available": self.available, "reason": self.reason}
+
+
+def load_backend(spec: str) -> Backend:
+    """The backend a spec string names; BackendUnavailable or ConformanceError with a clear message."""
+    spec = spec.strip()
+    if not spec:
+        raise ConformanceError("empty backend spec")
+    if spec in BUILT_INS:
+        built_in = BUILT_INS[spec]
+        missing = [m for m in built_in.requires if not _importable(m)]
+        if missing:
+            raise BackendUnavailable(spec, f"Python package {missing[0].split('.')[0]!r} is not installed")
+        return _instantiate(_import_attribute(built_in.target), built_in.target)
+    if ":" in spec:
+        return _instantiate(_import_attribute(spec), spec)
+    entry_points = {e.name: e for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    if spec in entry_points:
+        return _instantiate(_import_attribute(entry_points[spec].value), spec)
+    known = ", ".join([*BUILT_INS, *entry_points])
+    raise ConformanceError(
+        f"unknown backend {spec!r}: use a built-in or registered name ({known}) or module.path:Attr"
+    )
+
+
+def known_specs() -> list[str]:
+    """Built-in backend names, then the names registered under the entry-point group."""
+    registered = sorted(e.name for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    return [*BUILT_INS, *(name for name in registered if name not in BUILT_INS)]
+
+
+def backend_status(spec: str) -> BackendStatus:
+    """Load a backend to report whether it is available, never raising for a missing package."""
+    try:
+        backend = load_backend(spec)
+    except BackendUnavailable as error:
+        return BackendStatus(spec, "", False, error.reason)
+    except ConformanceError as error:
+        return BackendStatus(spec, "", False, str(error))
+    return BackendStatus(backend.name, backend.version, True)
+
+
+def supports(backend: Backend, op_type: str) -> bool:
+    """Whether a backend claims ``op_type`` (backends without ``supports`` claim everything)."""
+    check = getattr(backend, "supports", None)
+    return True if check is None else bool(check(op_type))
+
+
+def distribution_version(*names: str) -> str:
+    """The installed version of the first of ``names`` that is installed, without importing it."""
+    for name in names:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _import_attribute(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ConformanceError(f"backend spec {target!r} is not of the form module.path:Attr")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConformanceError(f"backend spec {target!r}: cannot import {module_name!r} ({error})") from None
+    obj = module
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConformanceError(f"backend spec {target!r}: {module_name!r} has no attribute {attribute!r}") from None
+    return obj
+
+
+def _instantiate(obj: Any, spec: str) -> Backend:
+    from conformance.backends.onnx_backend import OnnxBackendAdapter, is_onnx_backend
+
+    if is_onnx_backend(obj):
+        return OnnxBackendAdapter(obj, spec)
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except Exception as error:
+            raise ConformanceError(f"backend spec {spec!r}: {obj.__name__}() failed: {error}") from None
+    missing = [a for a in ("name", "version", "run") if not hasattr(obj, a)]
+    if missing or not callable(obj.run):
+        raise ConformanceError(
+            f"backend spec {spec!r} is not a backend: it lacks {', '.join(missing) or 'a callable run'}"
+            " (a backend has name, version and run(model, inputs))"
+        )
+    return obj

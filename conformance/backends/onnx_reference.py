@@ -1,0 +1,30 @@
+"""The ``onnx-reference`` backend: ``onnx.reference.ReferenceEvaluator``, ONNX's Python runtime."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import onnx
+
+from conformance.backends import distribution_version
+
+CACHE_SIZE = 64
+
+
+class OnnxReferenceBackend:
+    name = "onnx-reference"
+
+    def __init__(self):
+        self.version = distribution_version("onnx")
+        self._evaluators: OrderedDict[bytes, object] = OrderedDict()
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        from onnx.reference import ReferenceEvaluator
+
+        key = model.SerializeToString()
+        evaluator = self._evaluators.pop(key, None) or ReferenceEvaluator(model)
+        self._evaluators[key] = evaluator
+        while len(self._evaluators) > CACHE_SIZE:
+            self._evaluators.popitem(last=False)
+        return [np.asarray(o) for o in evaluator.run(None, inputs)]

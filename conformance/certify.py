@@ -1,0 +1,287 @@
+"""Certifying one operator on one backend: Hypothesis search, verdicts, diagnosis, saved failures.
+
+``certify`` is the engine behind ``pytest``, ``conformance certify`` and ``conformance report``:
+
+1. Hypothesis draws cases from the operator's declaration; each runs on the backend and is
+   compared with the float64 reference under the operator's error bound. Cases inside a known
+   divergence's condition are left to step 2. A disagreement or an error stops the search, and
+   Hypothesis shrinks it to a minimal counterexample, which is diagnosed and saved to disk.
+2. Each known divergence that applies is probed: a search restricted to its condition must
+   reproduce it. One that no longer reproduces is an unexpected pass.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from hypothesis import errors as hypothesis_errors
+from hypothesis import given, reporting, settings
+from hypothesis import seed as hypothesis_seed
+
+from conformance.backends import Backend
+from conformance.case import Case, save_case
+from conformance.compare import Verdict, compare
+from conformance.diagnosis import diagnose
+from conformance.divergences import KnownDivergence
+from conformance.errors import Unsupported
+from conformance.ops.declaration import OpDeclaration, corner_reached
+
+STATUSES = ("agree", "disagree", "unsupported", "error", "known_divergence")
+FAILING = ("disagree", "error")
+# A divergence's condition may hold for few drawn cases, so its probe draws more of them; only the
+# cases inside the condition run on the backend, and the probe stops at the first reproduction.
+PROBE_FACTOR, PROBE_MINIMUM = 20, 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one example gave: agree, disagree, error or unsupported."""
+
+    status: str
+    verdict: Verdict | None = None
+    message: str = ""
+    outputs: Sequence[np.ndarray] | None = None
+
+
+def run_example(declaration: OpDeclaration, backend: Backend, case: Case) -> Outcome:
+    """Run ``case`` on ``backend`` and judge it against the reference."""
+    expected = declaration.expected(case)  # a failure here is the harness's, and must not be blamed on the backend
+    try:
+        outputs = backend.run(case.model, case.feeds)
+    except Unsupported as unsupported:
+        return Outcome("unsupported", message=unsupported.reason)
+    except Exception as error:  # any other exception is the backend's error verdict, message kept
+        return Outcome("error", message=_error_message(error))
+    if not isinstance(outputs, (list, tuple)):
+        return Outcome("error", message=f"run() returned {type(outputs).__name__}; a list of arrays is the contract")
+    verdict = compare(outputs, expected, declaration.bounds(case), case.output_dtypes, case.outputs)
+    return Outcome("agree" if verdict.ok else "disagree", verdict, verdict.message, outputs)
+
+
+@dataclass
+class Counterexample:
+    """The minimal failing case, as shown to a user and written to reports."""
+
+    case: dict[str, Any]
+    description: str
+    status: str
+    message: str
+    max_error_ratio: float | None
+    max_ulp: float | None
+    diagnosis: list[str]
+    saved_to: str = ""
+    replay: str = ""
+
+
+@dataclass
+class DivergenceProbe:
+    id: str
+    reason: str
+    link: str
+    reproduced: bool
+    examples: int
+    message: str = ""
+    witness: Counterexample | None = None
+
+
+@dataclass
+class CertifyResult:
+    op: str
+    backend: str
+    backend_version: str
+    status: str = "agree"
+    examples: int = 0
+    unsupported: int = 0
+    in_known_divergence: int = 0
+    max_error_ratio: float | None = None
+    max_ulp: float | None = None
+    diagnosis: list[str] = field(default_factory=list)
+    counterexample: Counterexample | None = None
+    message: str = ""
+    unsupported_reasons: dict[str, int] = field(default_factory=dict)
+    divergences: list[DivergenceProbe] = field(default_factory=list)
+    corners: dict[str, int] = field(default_factory=dict)
+    error_ratios: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def unexpected_passes(self) -> list[DivergenceProbe]:
+        return [d for d in self.divergences if not d.reproduced]
+
+    @property
+    def passed(self) -> bool:
+        """Agreement, a reproduced known divergence, or nothing the backend could express."""
+        return self.status not in FAILING and not self.unexpected_passes
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["unexpected_passes"] = [d.id for d in self.unexpected_passes]
+        return data
+
+
+class _Failure(Exception):
+    def __init__(self, case: Case, outcome: Outcome):
+        super().__init__(outcome.message)
+        self.case, self.outcome = case, outcome
+
+
+def certify(
+    declaration: OpDeclaration,
+    backend: Backend,
+    settings_: settings,
+    *,
+    divergences: Iterable[KnownDivergence] = (),
+    seed: int | None = None,
+    failures_dir: Path | str | None = None,
+    replay_hint: str = "conformance replay {dir} --backend {backend}",
+) -> CertifyResult:
+    """Certify ``declaration``'s operator on ``backend`` (see the module docstring)."""
+    started = time.perf_counter()
+    applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type)]
+    result = CertifyResult(declaration.op_type, backend.name, backend.version)
+    reasons: Counter[str] = Counter()
+    corners: Counter[str] = Counter()
+
+    def check(case: Case) -> None:
+        features = declaration.features(case)
+        if any(d.matches(features) for d in applicable):
+            result.in_known_divergence += 1
+            return
+        outcome = run_example(declaration, backend, case)
+        if outcome.status == "unsupported":
+            result.unsupported += 1
+            reasons[outcome.message] += 1
+            return
+        result.examples += 1
+        corners.update(c for c in declaration.corners if corner_reached(c, features))
+        if outcome.verdict is not None and np.isfinite(outcome.verdict.max_error_ratio):
+            result.error_ratios.append(outcome.verdict.max_error_ratio)
+            result.max_error_ratio = max(result.max_error_ratio or 0.0, outcome.verdict.max_error_ratio)
+            result.max_ulp = max(result.max_ulp or 0.0, outcome.verdict.max_ulp)
+        if outcome.status in FAILING:
+            raise _Failure(case, outcome)
+
+    failure = _search(declaration.cases(), check, settings_, seed)
+    result.unsupported_reasons = dict(reasons.most_common())
+    result.corners = {c: corners[c] for c in declaration.corners}
+    if isinstance(failure, _Failure):
+        result.status = failure.outcome.status
+        result.counterexample = _counterexample(declaration, backend, failure, failures_dir, replay_hint)
+        result.diagnosis = result.counterexample.diagnosis
+        result.message = failure.outcome.message
+    elif isinstance(failure, str):
+        result.status, result.message = "error", failure
+    elif result.examples == 0 and result.unsupported:
+        result.status = "unsupported"
+        result.message = f"every drawn case was unsupported: {next(iter(reasons))}"
+    for divergence in applicable:
+        result.divergences.append(
+            probe_divergence(declaration, backend, divergence, settings_, seed=seed,
+                             failures_dir=failures_dir, replay_hint=replay_hint)
+        )
+    if result.status == "agree" and any(d.reproduced for d in result.divergences):
+        result.status = "known_divergence"
+        result.message = "; ".join(d.describe() for d in applicable)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def probe_divergence(
+    declaration: OpDeclaration,
+    backend: Backend,
+    divergence: KnownDivergence,
+    settings_: settings,
+    *,
+    seed: int | None = None,
+    failures_dir: Path | str | None = None,
+    replay_hint: str = "conformance replay {dir} --backend {backend}",
+) -> DivergenceProbe:
+    """Search the divergence's condition for an example that still shows it (a witness)."""
+    examples = 0
+    budget = settings(settings_, max_examples=max(PROBE_FACTOR * settings_.max_examples, PROBE_MINIMUM))
+
+    def check(case: Case) -> None:
+        nonlocal examples
+        if not divergence.matches(declaration.features(case)):
+            return
+        outcome = run_example(declaration, backend, case)
+        examples += outcome.status != "unsupported"
+        if divergence.reproduced_by(outcome.status, outcome.message):
+            raise _Failure(case, outcome)
+
+    failure = _search(declaration.cases(), check, budget, seed)
+    probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, isinstance(failure, _Failure), examples)
+    if isinstance(failure, _Failure):
+        probe.witness = _counterexample(declaration, backend, failure, failures_dir, replay_hint, suffix=_slug(divergence.id))
+        probe.message = failure.outcome.message
+    elif isinstance(failure, str):
+        probe.message = failure
+    elif examples == 0:
+        probe.message = "no drawn case met the divergence's condition (and ran on the backend)"
+    else:
+        probe.message = f"{examples} cases in the condition agreed: the divergence no longer reproduces"
+    return probe
+
+
+def _search(strategy, check, settings_: settings, seed: int | None) -> _Failure | str | None:
+    """Run ``check`` over cases drawn from ``strategy``; the shrunk failure, an error text, or None."""
+    test = settings(settings_)(given(strategy)(check))
+    if seed is not None:
+        test = hypothesis_seed(seed)(test)
+    try:
+        with reporting.with_reporter(lambda _: None):
+            test()
+    except _Failure as failure:
+        return failure
+    except hypothesis_errors.Unsatisfiable:
+        return None
+    except hypothesis_errors.FlakyFailure as error:
+        return f"the backend is flaky: a failing case passed when rerun ({_error_message(error)})"
+    return None
+
+
+def _counterexample(declaration, backend, failure: _Failure, failures_dir, replay_hint, suffix: str = "") -> Counterexample:
+    case, outcome = failure.case, failure.outcome
+    diagnosis = diagnose(declaration, case, outcome.outputs) if outcome.status == "disagree" else []
+    verdict = outcome.verdict
+    example = Counterexample(
+        case=case.summary(),
+        description=case.describe(),
+        status=outcome.status,
+        message=outcome.message,
+        max_error_ratio=_finite(verdict.max_error_ratio) if verdict else None,
+        max_ulp=_finite(verdict.max_ulp) if verdict else None,
+        diagnosis=diagnosis,
+    )
+    if failures_dir is not None:
+        name = "-".join(filter(None, (declaration.op_type, _slug(backend.name), suffix)))
+        directory = save_case(case, Path(failures_dir) / name, {
+            "backend": backend.name, "backend_version": backend.version, "status": outcome.status,
+            "message": outcome.message, "diagnosis": diagnosis,
+        })
+        example.saved_to = str(directory)
+        example.replay = replay_hint.format(dir=directory, backend=backend.name)
+    return example
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
+
+
+def _error_message(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    if not text:
+        frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        text = f"at {frame[0].filename}:{frame[0].lineno}" if frame else ""
+    return f"{type(error).__name__}: {text}"[:2000]

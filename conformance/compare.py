@@ -1,0 +1,108 @@
+"""Comparing a backend's outputs with the reference: a verdict with the error as a ratio and in ULPs.
+
+Shapes, dtypes and the number of outputs must match exactly. NaN positions must match, and
+infinities must match in position and sign unless the reference, rounded to the output dtype,
+overflows there too. Every finite element must lie within its bound; the verdict carries the
+largest ``|got - expected| / bound`` (the error ratio: at most 1 passes) and the largest error in
+units in the last place of the expected value in the output dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    max_error_ratio: float = 0.0
+    max_ulp: float = 0.0
+    problem: str = ""  # "", "outputs", "shape", "dtype", "nan", "inf", "bound"
+    message: str = ""
+    worst: dict[str, Any] = field(default_factory=dict)
+
+
+def compare(
+    outputs: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    bounds: Sequence[np.ndarray | float],
+    dtypes: Sequence[np.dtype],
+    names: Sequence[str] = (),
+) -> Verdict:
+    """Judge ``outputs`` against the float64 ``expected`` values, element by element."""
+    names = list(names) or [f"output {i}" for i in range(len(expected))]
+    if len(outputs) != len(expected):
+        return Verdict(False, float("inf"), float("inf"), "outputs",
+                       f"{len(outputs)} outputs returned; {len(expected)} expected")
+    worst_ratio, worst_ulp, worst = 0.0, 0.0, {}
+    for name, got, want, bound, dtype in zip(names, outputs, expected, bounds, dtypes):
+        got = np.asarray(got)
+        if got.shape != want.shape:
+            return Verdict(False, float("inf"), float("inf"), "shape",
+                           f"{name} has shape {list(got.shape)}; {list(want.shape)} expected")
+        if got.dtype != dtype:
+            return Verdict(False, float("inf"), float("inf"), "dtype",
+                           f"{name} has dtype {got.dtype}; {np.dtype(dtype)} expected")
+        verdict = _compare_elements(name, got, np.asarray(want), np.broadcast_to(bound, want.shape), dtype)
+        if not verdict.ok:
+            return verdict
+        if verdict.max_error_ratio >= worst_ratio:
+            worst_ratio, worst = verdict.max_error_ratio, verdict.worst
+        worst_ulp = max(worst_ulp, verdict.max_ulp)
+    return Verdict(True, worst_ratio, worst_ulp, worst=worst)
+
+
+def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray, dtype) -> Verdict:
+    if got.dtype.kind not in "fc":
+        wrong = got != want
+        if wrong.any():
+            index = tuple(int(i) for i in np.argwhere(wrong)[0])
+            return Verdict(False, float("inf"), float("inf"), "bound",
+                           f"{int(wrong.sum())} of {got.size} elements of {name} differ; first at"
+                           f" {name}{list(index)}: got {got[index]!r}, expected {want[index]!r}",
+                           {"output": name, "index": list(index)})
+        return Verdict(True)
+    with np.errstate(all="ignore"):
+        exact = got.astype(np.float64)
+        rounded = want.astype(dtype)
+        error = np.abs(exact - want)
+        within = error <= bound
+        nan_mismatch = np.isnan(exact) != np.isnan(want)
+        special = np.isinf(exact) | np.isinf(rounded)
+        inf_mismatch = special & ~(exact == rounded) & ~within & ~np.isnan(want)
+        for mask, problem in ((nan_mismatch, "nan"), (inf_mismatch, "inf")):
+            if mask.any():
+                index = tuple(int(i) for i in np.argwhere(mask)[0])
+                return Verdict(False, float("inf"), float("inf"), problem,
+                               f"{int(mask.sum())} of {got.size} elements of {name} differ in {problem.upper()};"
+                               f" first at {name}{list(index)}: got {got[index]!r}, expected {want[index]!r}",
+                               {"output": name, "index": list(index)})
+        finite = np.isfinite(exact) & np.isfinite(want)
+        ratio = np.where(finite, np.where(error == 0, 0.0, error / np.where(bound > 0, bound, 0.0)), 0.0)
+        spacing = np.abs(np.spacing(np.abs(rounded).astype(dtype))).astype(np.float64)
+        ulp = np.where(finite, error / np.where(spacing > 0, spacing, np.inf), 0.0)
+    if got.size == 0:
+        return Verdict(True)
+    flat = int(np.argmax(ratio))
+    index = tuple(int(i) for i in np.unravel_index(flat, got.shape))
+    max_ratio, max_ulp = float(ratio[index]), float(ulp.max())
+    worst = {
+        "output": name,
+        "index": list(index),
+        "got": float(exact[index]),
+        "expected": float(want[index]),
+        "bound": float(bound[index]),
+    }
+    if max_ratio <= 1:
+        return Verdict(True, max_ratio, max_ulp, worst=worst)
+    failing = int((ratio > 1).sum())
+    return Verdict(
+        False, max_ratio, max_ulp, "bound",
+        f"{failing} of {got.size} elements of {name} exceed their error bound; worst at {name}{list(index)}:"
+        f" got {exact[index]:.9g}, expected {want[index]:.9g} ± {bound[index]:.3g}"
+        f" (error {error[index]:.3g} = {max_ratio:.3g}x the bound, {ulp[index]:.3g} ULP)",
+        worst,
+    )

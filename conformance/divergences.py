@@ -1,0 +1,144 @@
+"""The known-divergences manifest: real backends' documented disagreements with the specification.
+
+Each ``[[divergence]]`` entry of the TOML manifest names a backend (or a list of backend names,
+for one engine reached through several backends), an operator, a condition
+on the case's features (``when``), what happens there (``status``: ``disagree`` or ``error``,
+with an optional ``message`` regular expression for errors), a reason and a link. Optional:
+``versions``, a PEP 440 specifier of the backend versions it applies to, and ``id``.
+
+Cases inside a divergence's condition are left out of the backend's certification and probed
+separately: the divergence must still reproduce there. When it no longer does (an upstream fix),
+that is reported as an unexpected pass, so the manifest never hides a fix.
+
+Conditions are data, never code: each key of ``when`` is a feature of the operator's cases
+(``conformance ops --json`` lists them), and each value is a value to equal or a list of values.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from conformance.errors import ConformanceError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+STATUSES = ("disagree", "error")
+KEYS = {"id", "backend", "op", "when", "status", "message", "reason", "link", "versions"}
+REQUIRED = ("backend", "op", "status", "reason", "link")
+
+
+@dataclass(frozen=True)
+class KnownDivergence:
+    id: str
+    backend: tuple[str, ...]
+    op: str
+    status: str
+    reason: str
+    link: str
+    when: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+    versions: str = ""
+
+    def applies_to(self, backend: str, version: str, op: str) -> bool:
+        if backend not in self.backend or op != self.op:
+            return False
+        if not self.versions:
+            return True
+        try:
+            return Version(version) in SpecifierSet(self.versions)
+        except InvalidVersion:
+            return True
+
+    def matches(self, features: Mapping[str, Any]) -> bool:
+        """Whether a case with these features lies inside the divergence's condition."""
+        for key, wanted in self.when.items():
+            if key not in features:
+                raise ConformanceError(
+                    f"known divergence {self.id!r}: {self.op} cases have no feature {key!r};"
+                    f" known features: {', '.join(sorted(features))}"
+                )
+            value = features[key]
+            if isinstance(wanted, list) and value not in wanted or not isinstance(wanted, list) and value != wanted:
+                return False
+        return True
+
+    def reproduced_by(self, status: str, message: str) -> bool:
+        """Whether an example's outcome is this divergence showing itself."""
+        if status != self.status:
+            return False
+        return not self.message or re.search(self.message, message) is not None
+
+    def describe(self) -> str:
+        return f"{self.id}: {self.reason} ({self.link})"
+
+
+def shipped_manifest() -> Path:
+    return Path(str(resources.files("conformance") / "known_divergences.toml"))
+
+
+def load_manifest(path: Path | str | None = None) -> list[KnownDivergence]:
+    """Parse and validate a manifest (the shipped one by default); ConformanceError if malformed."""
+    path = Path(path) if path is not None else shipped_manifest()
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise ConformanceError(f"{path}: cannot read the known-divergences manifest ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConformanceError(f"{path}: not valid TOML ({error})") from None
+    unknown_tables = set(data) - {"divergence"}
+    if unknown_tables:
+        raise ConformanceError(f"{path}: unknown top-level keys {sorted(unknown_tables)}; entries are [[divergence]] tables")
+    entries, seen = [], set()
+    for number, raw in enumerate(data.get("divergence", []), start=1):
+        entry = _entry(path, number, raw)
+        if entry.id in seen:
+            raise ConformanceError(f"{path}: divergence #{number}: duplicate id {entry.id!r}")
+        seen.add(entry.id)
+        entries.append(entry)
+    return entries
+
+
+def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:
+    where = f"{path}: divergence #{number}"
+    unknown = set(raw) - KEYS
+    if unknown:
+        raise ConformanceError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(KEYS)}")
+    missing = [k for k in REQUIRED if not raw.get(k)]
+    if missing:
+        raise ConformanceError(f"{where}: missing {', '.join(missing)}")
+    if raw["status"] not in STATUSES:
+        raise ConformanceError(f"{where}: status must be one of {', '.join(STATUSES)}, not {raw['status']!r}")
+    if not str(raw["link"]).startswith(("https://", "http://")):
+        raise ConformanceError(f"{where}: link must be an http(s) URL, not {raw['link']!r}")
+    when = raw.get("when", {})
+    if not isinstance(when, dict) or any(isinstance(v, dict) for v in when.values()):
+        raise ConformanceError(f"{where}: when must map feature names to a value or a list of values")
+    if raw.get("message"):
+        try:
+            re.compile(raw["message"])
+        except re.error as error:
+            raise ConformanceError(f"{where}: message is not a valid regular expression ({error})") from None
+    if raw.get("versions"):
+        try:
+            SpecifierSet(raw["versions"])
+        except InvalidSpecifier:
+            raise ConformanceError(f"{where}: versions {raw['versions']!r} is not a version specifier such as '<1.20'") from None
+    backends = raw["backend"] if isinstance(raw["backend"], list) else [raw["backend"]]
+    if not all(isinstance(b, str) and b for b in backends):
+        raise ConformanceError(f"{where}: backend must be a backend name or a list of names")
+    identifier = raw.get("id") or f"{backends[0]}/{raw['op']}/{number}"
+    return KnownDivergence(
+        id=identifier, backend=tuple(backends), op=raw["op"], status=raw["status"], reason=raw["reason"],
+        link=raw["link"], when=dict(when), message=raw.get("message", ""), versions=raw.get("versions", ""),
+    )

@@ -1,0 +1,256 @@
+"""Conv and ConvTranspose: the cases to draw, the features that describe them, the tolerance.
+
+The strategies draw only valid geometry and lean on the corners where conventions differ:
+N != C, odd and even spatial sizes, stride > 1 with SAME padding, odd total SAME padding (where
+SAME_UPPER and SAME_LOWER part ways), asymmetric explicit pads, dilations, groups and depthwise
+convolutions, even kernels, kernels that are never symmetric (so that a flipped kernel changes
+the answer), weights across six decades of scale, and an input of about 4k elements at most.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.case import Case
+from conformance.ops.declaration import OpDeclaration
+from conformance.strategies import Draws, float_array, float_dtypes, other_than
+from conformance.tolerance import Accumulation
+from reference.conv import conv_transpose_pads
+from reference.windows import effective_kernel, explicit_pads, window_output_shape, window_pads
+
+INPUT_BUDGET = 4096  # elements of X, so that a default run stays fast
+AUTO_PADS = ("NOTSET", "NOTSET", "NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
+
+
+def _channels(d: Draws) -> tuple[int, int, int]:
+    """(group, C, M): a single group, a few groups, or depthwise (one input channel per group)."""
+    kind = d("grouping", st.sampled_from(("single", "single", "grouped", "depthwise")))
+    if kind == "single":
+        return 1, d("C", st.integers(1, 4)), d("M", st.integers(1, 4))
+    group = d("group", st.integers(2, 4))
+    per_group = 1 if kind == "depthwise" else d("C/group", st.integers(1, 2))
+    return group, group * per_group, group * d("M/group", st.integers(1, 2))
+
+
+def _kernel(d: Draws, rank: int) -> tuple[list[int], list[int]]:
+    """Kernel shape and dilations per axis; 3-D keeps them small to stay within the budget."""
+    largest, widest = (3, 2) if rank == 3 else (4, 3)
+    kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
+    dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
+    return kernel, dilations
+
+
+def _spatial_sizes(d: Draws, lows: list[int], N: int, C: int) -> list[int]:
+    """Spatial sizes of X, each at least ``low``, odd and even alike, within the element budget."""
+    cap = max(1, int((INPUT_BUDGET / (N * C)) ** (1 / len(lows))))
+    return d("spatial", st.tuples(*(st.integers(lo, max(lo, min(lo + 7, cap))) for lo in lows)).map(list))
+
+
+def _never_symmetric(W: np.ndarray) -> np.ndarray:
+    """Break an accidental mirror symmetry, so that flipping the kernel always changes the answer."""
+    rank = W.ndim - 2
+    flipped = W[(slice(None), slice(None)) + (slice(None, None, -1),) * rank]
+    if np.prod(W.shape[2:]) > 1 and np.array_equal(W, flipped):
+        W = W.copy()
+        first = (0, 0) + (0,) * rank
+        W[first] = W[first] + max(1.0, float(np.abs(W).max()))
+    return W
+
+
+def _attributes(d: Draws, values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes, with default values spelt out or left implicit (both forms are drawn)."""
+    explicit = d("explicit_defaults", st.booleans())
+    return {k: v for k, v in values.items() if v is not None and (explicit or v != defaults.get(k))}
+
+
+def _operands(d: Draws, dtype, x_shape, w_shape, M: int) -> dict[str, np.ndarray | None]:
+    X = float_array(d, "X", x_shape, dtype)
+    W = _never_symmetric(float_array(d, "W", w_shape, dtype))
+    B = float_array(d, "B", [M], dtype) if d("has_bias", st.booleans()) else None
+    return {"X": X, "W": W, "B": B}
+
+
+@st.composite
+def conv_cases(draw) -> Case:
+    d = Draws(draw)
+    dtype = d("dtype", float_dtypes())
+    rank = d("spatial_rank", st.sampled_from((1, 2, 2, 2, 3)))
+    group, C, M = _channels(d)
+    N = d("N", other_than(C, 1, 3))
+    kernel, dilations = _kernel(d, rank)
+    strides = d("strides", st.lists(st.sampled_from((1, 1, 2, 3)), min_size=rank, max_size=rank))
+    extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
+    auto_pad = d("auto_pad", st.sampled_from(AUTO_PADS))
+    pads = None
+    if auto_pad == "NOTSET":
+        pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
+    begins, ends = explicit_pads(pads, rank)
+    lows = [max(1, e - b - en) if auto_pad != "SAME_UPPER" and auto_pad != "SAME_LOWER" else 1
+            for e, b, en in zip(extents, begins, ends)]
+    sizes = _spatial_sizes(d, lows, N, C)
+    attributes = _attributes(
+        d,
+        {"auto_pad": auto_pad, "dilations": dilations, "group": group, "kernel_shape": kernel,
+         "pads": pads, "strides": strides},
+        {"auto_pad": "NOTSET", "dilations": [1] * rank, "group": 1, "kernel_shape": kernel,
+         "pads": [0] * 2 * rank, "strides": [1] * rank},
+    )
+    inputs = _operands(d, dtype, [N, C, *sizes], [M, C // group, *kernel], M)
+    return Case("Conv", inputs, attributes, draws=d.record)
+
+
+@st.composite
+def conv_transpose_cases(draw) -> Case:
+    d = Draws(draw)
+    dtype = d("dtype", float_dtypes())
+    rank = d("spatial_rank", st.sampled_from((1, 2, 2, 2, 3)))
+    group, C, M = _channels(d)
+    N = d("N", other_than(C, 1, 3))
+    kernel, dilations = _kernel(d, rank)
+    extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
+    auto_pad = d("auto_pad", st.sampled_from(AUTO_PADS))
+    output_shape_given = d("output_shape_given", st.booleans()) if auto_pad != "VALID" else False
+    derived = output_shape_given or auto_pad in ("SAME_UPPER", "SAME_LOWER")
+    # Derived padding must not be negative, which the specification leaves undefined: stride <= extent.
+    strides = d("strides", st.tuples(*(st.sampled_from((1, 1, 2, 3)).filter(lambda s, e=e: not derived or s <= e)
+                                       for e in extents)).map(list))
+    output_padding = None
+    if any(s > 1 for s in strides) and d("with_output_padding", st.booleans()):
+        output_padding = d("output_padding", st.tuples(*(st.integers(0, s - 1) for s in strides)).map(list))
+    adds = output_padding or [0] * rank
+    pads = None
+    if auto_pad == "NOTSET" and not output_shape_given:
+        pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
+    begins, ends = explicit_pads(pads, rank)
+    # The smallest input whose cropped output keeps at least one element on every axis.
+    lows = [max(1, 1 + math.ceil((b + en + 1 - e - a) / s)) for e, b, en, a, s in zip(extents, begins, ends, adds, strides)]
+    sizes = _spatial_sizes(d, lows, N, C)
+    output_shape = None
+    if output_shape_given:
+        grown = [s * (i - 1) + e + a for i, s, e, a in zip(sizes, strides, extents, adds)]
+        totals = d("output_shape_crop", st.tuples(*(st.integers(0, min(g - 1, 2 * e)) for g, e in zip(grown, extents))))
+        output_shape = [g - t for g, t in zip(grown, totals)]
+    attributes = _attributes(
+        d,
+        {"auto_pad": auto_pad, "dilations": dilations, "group": group, "kernel_shape": kernel,
+         "output_padding": output_padding, "output_shape": output_shape, "pads": pads, "strides": strides},
+        {"auto_pad": "NOTSET", "dilations": [1] * rank, "group": 1, "kernel_shape": kernel,
+         "output_padding": [0] * rank, "pads": [0] * 2 * rank, "strides": [1] * rank},
+    )
+    inputs = _operands(d, dtype, [N, C, *sizes], [C, M // group, *kernel], M)
+    return Case("ConvTranspose", inputs, attributes, draws=d.record)
+
+
+def _geometry(case: Case) -> dict[str, Any]:
+    X, W = case.inputs["X"], case.inputs["W"]
+    rank = X.ndim - 2
+    a = case.attributes
+    return {
+        "rank": rank,
+        "kernel": list(W.shape[2:]),
+        "strides": list(a.get("strides", [1] * rank)),
+        "dilations": list(a.get("dilations", [1] * rank)),
+        "pads": list(a.get("pads", [0] * 2 * rank)),
+        "auto_pad": a.get("auto_pad", "NOTSET"),
+        "group": a.get("group", 1),
+    }
+
+
+def _common_features(case: Case, g: dict[str, Any], output: list[int], odd_total_padding: bool,
+                     depthwise: bool) -> dict[str, Any]:
+    X, W, B = case.inputs["X"], case.inputs["W"], case.inputs.get("B")
+    rank, pads = g["rank"], g["pads"]
+    flipped = W[(slice(None), slice(None)) + (slice(None, None, -1),) * rank]
+    return {
+        "spatial_rank": rank,
+        "dtype": str(X.dtype),
+        "auto_pad": g["auto_pad"],
+        "group": g["group"],
+        "grouped": g["group"] > 1,
+        "depthwise": depthwise,
+        "has_bias": B is not None,
+        "strided": max(g["strides"]) > 1,
+        "dilated": max(g["dilations"]) > 1,
+        "padded": any(pads),
+        "asymmetric_pads": pads[:rank] != pads[rank:],
+        "same_with_stride": g["auto_pad"].startswith("SAME") and max(g["strides"]) > 1,
+        "odd_total_padding": odd_total_padding,
+        "odd_spatial": any(s % 2 for s in X.shape[2:]),
+        "even_spatial": any(s % 2 == 0 for s in X.shape[2:]),
+        "batch": X.shape[0],
+        "batch_ne_channels": X.shape[0] != X.shape[1],
+        # A stride that never applies: one output along a strided innermost axis.
+        "strided_last_axis_single_output": g["strides"][-1] > 1 and output[-1] == 1,
+        "even_kernel": any(k % 2 == 0 for k in g["kernel"]),
+        "asymmetric_kernel": not np.array_equal(W, flipped),
+        "kernel_shape_given": "kernel_shape" in case.attributes,
+        "max_abs_input": float(np.abs(X).max()) if X.size else 0.0,
+    }
+
+
+def conv_features(case: Case) -> dict[str, Any]:
+    g = _geometry(case)
+    X, W = case.inputs["X"], case.inputs["W"]
+    begins, ends = window_pads(X.shape[2:], g["kernel"], g["strides"], g["dilations"], g["auto_pad"], g["pads"])
+    output = window_output_shape(X.shape[2:], g["kernel"], g["strides"], g["dilations"], begins, ends)
+    odd = g["auto_pad"].startswith("SAME") and any((b + e) % 2 for b, e in zip(begins, ends))
+    depthwise = g["group"] > 1 and g["group"] == X.shape[1] and W.shape[1] == 1
+    return _common_features(case, g, output, odd, depthwise)
+
+
+def conv_transpose_features(case: Case) -> dict[str, Any]:
+    g = _geometry(case)
+    X = case.inputs["X"]
+    a = case.attributes
+    rank = g["rank"]
+    output_padding = list(a.get("output_padding", [0] * rank))
+    begins, ends, output = conv_transpose_pads(X.shape[2:], g["kernel"], g["strides"], g["dilations"],
+                                               output_padding, g["auto_pad"], g["pads"], a.get("output_shape"))
+    derived = "output_shape" in a or g["auto_pad"].startswith("SAME")
+    odd = derived and any((b + e) % 2 for b, e in zip(begins, ends))
+    depthwise = g["group"] > 1 and g["group"] == X.shape[1]
+    features = _common_features(case, g, output, odd, depthwise)
+    features["output_padding"] = any(output_padding)
+    features["output_shape_given"] = "output_shape" in a
+    return features
+
+
+def products_per_output(case: Case) -> int:
+    """Products summed into one output element: C/group * prod(kernel), plus one for the bias."""
+    X, W = case.inputs["X"], case.inputs["W"]
+    per_group = X.shape[1] // case.attributes.get("group", 1)
+    return per_group * int(np.prod(W.shape[2:])) + (case.inputs.get("B") is not None)
+
+
+CORNERS = (
+    "spatial_rank=1", "spatial_rank=2", "spatial_rank=3",
+    "dtype=float32", "dtype=float16", "dtype=float64",
+    "auto_pad=NOTSET", "auto_pad=VALID", "auto_pad=SAME_UPPER", "auto_pad=SAME_LOWER",
+    "grouped", "depthwise", "has_bias", "has_bias=False", "strided", "dilated",
+    "asymmetric_pads", "same_with_stride", "odd_total_padding", "odd_spatial", "even_spatial",
+    "batch_ne_channels", "even_kernel", "asymmetric_kernel", "kernel_shape_given", "kernel_shape_given=False",
+    "strided_last_axis_single_output",
+)
+
+DECLARATIONS = (
+    OpDeclaration(
+        op_type="Conv",
+        summary="N-D convolution (cross-correlation) with groups, strides, dilations and padding",
+        cases=conv_cases,
+        tolerance=Accumulation(products_per_output),
+        features=conv_features,
+        corners=CORNERS,
+    ),
+    OpDeclaration(
+        op_type="ConvTranspose",
+        summary="N-D transposed convolution with output_padding and output_shape",
+        cases=conv_transpose_cases,
+        tolerance=Accumulation(products_per_output),
+        features=conv_transpose_features,
+        corners=CORNERS + ("output_padding", "output_shape_given"),
+    ),
+)

@@ -1,0 +1,165 @@
+"""The pytest side of the harness: backend parametrization, certification fixtures, known divergences.
+
+Loaded by the repository's ``conftest.py``. A certification module declares the operators it
+covers and asks for fixtures:
+
+    OPERATORS = ("Conv", "ConvTranspose")
+
+    def test_conv(backend, certify):
+        certify("Conv", backend)
+
+    def test_known_divergence(known_divergence, certify_divergence):
+        certify_divergence(known_divergence)
+
+``backend`` is parametrized over every selected backend (ids such as ``test_conv[tensorflow]``);
+an unavailable backend is skipped with the reason. ``known_divergence`` is parametrized over the
+manifest entries for the module's operators and marked as a strict expected failure.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from conformance.backends import BackendStatus, backend_status, known_specs, load_backend
+from conformance.certify import certify as run_certification
+from conformance.certify import probe_divergence
+from conformance.divergences import KnownDivergence, load_manifest
+from conformance.errors import BackendUnavailable, ConformanceError
+from conformance.ops import get_declaration
+from conformance.profiles import DEFAULT_PROFILE, register_profiles
+from conformance.summary import counterexample_text, result_text
+
+DEFAULT_FAILURES_DIR = Path(".conformance") / "failures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "operator conformance certification")
+    group.addoption("--backend", action="append", default=[], metavar="SPEC",
+                    help="certify this backend (built-in name, entry-point name or module.path:Attr);"
+                         " repeatable; default: every built-in and registered backend")
+    group.addoption("--known-divergences", action="append", default=[], metavar="FILE",
+                    help="an extra known-divergences manifest (TOML), added to the shipped one; repeatable")
+    group.addoption("--conformance-failures", default=str(DEFAULT_FAILURES_DIR), metavar="DIR",
+                    help="where shrunk failing cases are saved as model.onnx + inputs.npz"
+                         f" (default: {DEFAULT_FAILURES_DIR})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_profiles()
+    if not config.getoption("hypothesis_profile", default=None):
+        settings.load_profile(os.environ.get("CONFORMANCE_PROFILE", DEFAULT_PROFILE))
+
+
+def _selected_specs(config: pytest.Config) -> list[str]:
+    return list(dict.fromkeys(config.getoption("backend"))) or known_specs()
+
+
+@cache
+def _manifest(extra: tuple[str, ...]) -> tuple[KnownDivergence, ...]:
+    entries = load_manifest()
+    for path in extra:
+        entries += load_manifest(path)
+    return tuple(entries)
+
+
+@cache
+def _status(spec: str) -> BackendStatus:
+    return backend_status(spec)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    specs = _selected_specs(metafunc.config)
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", specs, ids=specs, indirect=True)
+    if "known_divergence" in metafunc.fixturenames:
+        operators = getattr(metafunc.module, "OPERATORS", ())
+        names = {_status(s).name: s for s in specs}
+        params = [
+            pytest.param(entry, id=entry.id,
+                         marks=pytest.mark.xfail(strict=True, reason=f"{entry.reason} <{entry.link}>"))
+            for entry in _manifest(tuple(metafunc.config.getoption("known_divergences")))
+            if entry.op in operators and any(b in names for b in entry.backend)
+        ]
+        metafunc.parametrize("known_divergence", params)
+
+
+@pytest.fixture(scope="session")
+def _backends() -> dict:
+    return {}
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, _backends: dict):
+    """The backend under certification, loaded once per session; skipped when unavailable."""
+    spec = request.param
+    if spec not in _backends:
+        try:
+            _backends[spec] = load_backend(spec)
+        except BackendUnavailable as error:
+            _backends[spec] = error
+        except ConformanceError as error:
+            raise pytest.UsageError(str(error)) from None
+    loaded = _backends[spec]
+    if isinstance(loaded, BackendUnavailable):
+        pytest.skip(f"backend {spec} is unavailable: {loaded.reason}")
+    return loaded
+
+
+@pytest.fixture
+def certify(request: pytest.FixtureRequest):
+    """``certify(op_type, backend)``: fail with a full account unless the backend agrees.
+
+    Cases inside known divergences are left to ``test_known_divergence``; a backend that can
+    express none of the drawn cases is skipped with the reason.
+    """
+    config = request.config
+
+    def run(op_type: str, backend) -> None:
+        declaration = get_declaration(op_type)
+        result = run_certification(
+            declaration, backend, settings.default,
+            divergences=_manifest(tuple(config.getoption("known_divergences"))),
+            failures_dir=config.getoption("conformance_failures"),
+        )
+        result.divergences = []  # probed by test_known_divergence, as separate strict xfails
+        if result.status in ("disagree", "error"):
+            pytest.fail(result_text(result), pytrace=False)
+        if result.status == "unsupported":
+            pytest.skip(f"{backend.name} cannot express any drawn {op_type} case: {result.message}")
+
+    return run
+
+
+@pytest.fixture
+def certify_divergence(request: pytest.FixtureRequest, _backends: dict):
+    """``certify_divergence(entry)``: assert agreement inside a known divergence's condition.
+
+    The test is a strict expected failure: it fails (XFAIL) while the divergence reproduces,
+    and passes (XPASS, reported as a failure) once the backend is fixed upstream.
+    """
+    config = request.config
+
+    def run(entry: KnownDivergence) -> None:
+        spec = next(s for s in _selected_specs(config) if _status(s).name in entry.backend)
+        try:
+            backend = _backends.get(spec) or load_backend(spec)
+        except BackendUnavailable as error:
+            pytest.skip(f"backend {spec} is unavailable: {error.reason}")
+        if not entry.applies_to(backend.name, backend.version, entry.op):
+            pytest.skip(f"{entry.id} applies to {backend.name} {entry.versions}, not {backend.version}")
+        probe = probe_divergence(get_declaration(entry.op), backend, entry, settings.default,
+                                 failures_dir=config.getoption("conformance_failures"))
+        if probe.reproduced:
+            lines = [f"{entry.id} still reproduces on {backend.name} {backend.version}:"]
+            lines += counterexample_text(entry.op, probe.witness)
+            raise AssertionError("\n".join(lines))
+        if probe.examples == 0:
+            pytest.fail(f"{entry.id}: no drawn case met the condition {entry.when}; the probe proves nothing",
+                        pytrace=False)
+
+    return run

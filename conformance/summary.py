@@ -1,0 +1,56 @@
+"""Human-readable text for certification results, shared by pytest messages and the command line."""
+
+from __future__ import annotations
+
+from conformance.certify import CertifyResult, Counterexample
+from conformance.ops import get_declaration
+
+
+def ratio_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def variant_text(op_type: str, names: list[str]) -> str:
+    """``flipped_kernel (true convolution: ...)``, one per name; combinations joined by +."""
+    variants = get_declaration(op_type).variants
+    parts = []
+    for name in names:
+        descriptions = [variants[n].description for n in name.split("+") if n in variants]
+        parts.append(f"{name} ({'; '.join(descriptions)})" if descriptions else name)
+    return ", ".join(parts)
+
+
+def counterexample_text(op_type: str, example: Counterexample, indent: str = "  ") -> list[str]:
+    lines = [
+        f"{indent}case: {example.description}",
+        f"{indent}{example.status}: {example.message}",
+    ]
+    if example.max_error_ratio is not None:
+        lines.append(f"{indent}max error: {ratio_text(example.max_error_ratio)}x its bound, {ratio_text(example.max_ulp)} ULP")
+    if example.status == "disagree":
+        diagnosis = variant_text(op_type, example.diagnosis) if example.diagnosis else "no declared variant explains the output"
+        lines.append(f"{indent}diagnosis: {diagnosis}")
+    if example.saved_to:
+        lines.append(f"{indent}saved: {example.saved_to}")
+        lines.append(f"{indent}replay: {example.replay}")
+    return lines
+
+
+def result_text(result: CertifyResult) -> str:
+    """A multi-line account of one (operator, backend) certification."""
+    head = (f"{result.op} on {result.backend} {result.backend_version}: {result.status}"
+            f" ({result.examples} examples, {result.unsupported} unsupported,"
+            f" max error {ratio_text(result.max_error_ratio)}x bound, {ratio_text(result.max_ulp)} ULP)")
+    lines = [head]
+    if result.counterexample is not None:
+        lines += counterexample_text(result.op, result.counterexample)
+    elif result.message and result.status != "known_divergence":
+        lines.append(f"  {result.message}")
+    for reason, count in result.unsupported_reasons.items():
+        lines.append(f"  unsupported x{count}: {reason}")
+    for probe in result.divergences:
+        state = "reproduced" if probe.reproduced else "UNEXPECTED PASS (no longer reproduces; update the manifest)"
+        lines.append(f"  known divergence {probe.id}: {state}; {probe.reason} <{probe.link}>")
+        if not probe.reproduced:
+            lines.append(f"    {probe.message}")
+    return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""Per-element error bounds, from the rounding-error analysis of how each operator is computed.
+
+A result that sums n products ``y = sum_j a_j * b_j`` (a convolution: n = C/group * prod(kernel)
+taps, plus one for the bias), computed in floating point with unit roundoff u in *any* order,
+blocking or fused-multiply-add pattern, satisfies (Higham, *Accuracy and Stability of Numerical
+Algorithms*, 2nd ed., section 3.1)
+
+    |computed - y| <= gamma_n * sum_j |a_j * b_j|,   gamma_n = n*u / (1 - n*u).
+
+``sum_j |a_j * b_j|`` is the operator evaluated on the absolute values of its inputs, which the
+float64 reference computes directly. A floor of ``2 * n * tiny`` (tiny = the dtype's smallest
+normal number) covers flush-to-zero arithmetic, where each of the 2n - 1 operations can lose up to
+``tiny`` near zero. Inputs are not rounded: the reference reads the very arrays the backend got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Protocol
+
+import numpy as np
+
+import reference
+from conformance.case import Case
+
+
+def unit_roundoff(dtype: np.dtype) -> float:
+    """u = 2^-p for a p-bit significand: 2^-11 (float16), 2^-24 (float32), 2^-53 (float64)."""
+    return float(np.finfo(dtype).eps) / 2
+
+
+def gamma(n: int, u: float) -> float:
+    """Higham's gamma_n = n*u / (1 - n*u): the relative error bound of n rounded operations."""
+    return n * u / (1 - n * u) if n * u < 1 else float("inf")
+
+
+class Tolerance(Protocol):
+    """How far a correct backend's output may be from the float64 reference, per element."""
+
+    def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Accumulation:
+    """Outputs that are sums of at most ``terms(case)`` products (an added bias is one more term)."""
+
+    terms: Callable[[Case], int]
+
+    def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+        n, dtype = self.terms(case), case.dtype
+        u, tiny = unit_roundoff(dtype), float(np.finfo(dtype).tiny)
+        magnitudes = reference.evaluate(
+            case.op_type,
+            [None if x is None else np.abs(x.astype(np.float64)) for x in case.inputs.values()],
+            case.attributes,
+            variants,
+        )
+        return [gamma(n, u) * m + 2 * n * tiny for m in magnitudes]
+
+    def describe(self) -> str:
+        return "gamma_n(u) * sum|a*b| + 2n*tiny, n = products per output element"
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Outputs that select or move values without arithmetic: any difference is an error."""
+
+    count: int = 1
+
+    def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[float]:
+        return [0.0] * self.count
+
+    def describe(self) -> str:
+        return "exact"
