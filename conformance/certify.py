@@ -18,7 +18,7 @@ import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from hypothesis import errors as hypothesis_errors
@@ -28,7 +28,7 @@ from hypothesis import seed as hypothesis_seed
 from conformance.backends import Backend
 from conformance.case import Case, save_case
 from conformance.compare import Verdict, compare
-from conformance.diagnosis import diagnose
+from conformance.diagnosis import diagnose_all
 from conformance.divergences import KnownDivergence
 from conformance.errors import Unsupported
 from conformance.ops.declaration import OpDeclaration, corner_reached
@@ -127,9 +127,12 @@ class CertifyResult:
 
 
 class _Failure(Exception):
-    def __init__(self, case: Case, outcome: Outcome):
+    def __init__(self, case: Case, outcome: Outcome, earlier: Sequence[tuple[Case, Outcome]] = ()):
         super().__init__(outcome.message)
-        self.case, self.outcome = case, outcome
+        self.case, self.outcome, self.earlier = case, outcome, list(earlier)
+
+
+EARLIER_FAILURES = 3  # failing examples kept from before shrinking, to disambiguate the diagnosis
 
 
 def certify(
@@ -141,15 +144,22 @@ def certify(
     seed: int | None = None,
     failures_dir: Path | str | None = None,
     replay_hint: str = "conformance replay {dir} --backend {backend}",
+    on_example: Callable[[], None] | None = None,
 ) -> CertifyResult:
-    """Certify ``declaration``'s operator on ``backend`` (see the module docstring)."""
+    """Certify ``declaration``'s operator on ``backend`` (see the module docstring).
+
+    ``on_example`` is called after every example of the main search (for progress bars).
+    """
     started = time.perf_counter()
     applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type)]
     result = CertifyResult(declaration.op_type, backend.name, backend.version)
     reasons: Counter[str] = Counter()
     corners: Counter[str] = Counter()
+    earlier: list[tuple[Case, Outcome]] = []
 
     def check(case: Case) -> None:
+        if on_example is not None:
+            on_example()
         features = declaration.features(case)
         if any(d.matches(features) for d in applicable):
             result.in_known_divergence += 1
@@ -166,7 +176,9 @@ def certify(
             result.max_error_ratio = max(result.max_error_ratio or 0.0, outcome.verdict.max_error_ratio)
             result.max_ulp = max(result.max_ulp or 0.0, outcome.verdict.max_ulp)
         if outcome.status in FAILING:
-            raise _Failure(case, outcome)
+            if len(earlier) < EARLIER_FAILURES and outcome.status == "disagree":
+                earlier.append((case, outcome))
+            raise _Failure(case, outcome, earlier)
 
     failure = _search(declaration.cases(), check, settings_, seed)
     result.unsupported_reasons = dict(reasons.most_common())
@@ -249,7 +261,10 @@ def _search(strategy, check, settings_: settings, seed: int | None) -> _Failure 
 
 def _counterexample(declaration, backend, failure: _Failure, failures_dir, replay_hint, suffix: str = "") -> Counterexample:
     case, outcome = failure.case, failure.outcome
-    diagnosis = diagnose(declaration, case, outcome.outputs) if outcome.status == "disagree" else []
+    diagnosis = []
+    if outcome.status == "disagree":
+        examples = [(case, outcome.outputs)] + [(c, o.outputs) for c, o in failure.earlier if c is not case]
+        diagnosis = diagnose_all(declaration, examples)
     verdict = outcome.verdict
     example = Counterexample(
         case=case.summary(),

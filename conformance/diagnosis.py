@@ -6,6 +6,10 @@ single one explains the output, and finally with the operands rounded to a narro
 (``float16_operands``, ``bfloat16_operands``: a backend that silently computes in half
 precision). A candidate explains the output when the output lies within the candidate's own error
 bound, exactly as the spec's output would have to.
+
+A minimal counterexample is often ambiguous (on a two-tap kernel, a flipped kernel and swapped
+padding can give the same numbers), so ``diagnose_all`` keeps only the candidates that explain
+every failing example the search met.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import numpy as np
 from conformance.case import Case
 from conformance.compare import compare
 from conformance.ops.declaration import OpDeclaration
+
+Example = tuple[Case, Sequence[np.ndarray]]
 
 
 def round_to_float16(x: np.ndarray) -> np.ndarray:
@@ -39,29 +45,42 @@ OPERAND_PRECISIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = 
 }
 
 
-def diagnose(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarray], max_combination: int = 2) -> list[str]:
-    """The names of the conventions that explain ``outputs`` (empty when none does)."""
-    dtypes = case.output_dtypes
-    names = list(declaration.variants)
+def explains(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarray], candidate: str) -> bool:
+    """Whether ``outputs`` lie within bounds of the reference under ``candidate``.
 
-    def explains(candidate: Case, variants: tuple[str, ...]) -> bool:
-        try:
-            expected = declaration.expected(candidate, variants)
-            bounds = declaration.bounds(candidate, variants)
-        except ValueError:  # the variant cannot apply to this case (e.g. a shape it cannot produce)
+    A candidate is a variant name, variants joined by ``+``, or an operand precision name.
+    """
+    if candidate in OPERAND_PRECISIONS:
+        rounding, bits = OPERAND_PRECISIONS[candidate]
+        if case.dtype.kind != "f" or bits >= np.finfo(case.dtype).nmant + 1:
             return False
-        return compare(outputs, expected, bounds, dtypes).ok
+        case = replace(case, inputs={k: None if v is None else rounding(v) for k, v in case.inputs.items()})
+        variants: tuple[str, ...] = ()
+    else:
+        variants = tuple(candidate.split("+"))
+    try:
+        expected = declaration.expected(case, variants)
+        bounds = declaration.bounds(case, variants)
+    except ValueError:  # the variant cannot apply to this case (a geometry it makes invalid)
+        return False
+    return compare(outputs, expected, bounds, case.output_dtypes).ok
 
+
+def diagnose(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarray], max_combination: int = 2) -> list[str]:
+    """The candidates that explain ``outputs``: single variants, else pairs, else operand precisions."""
+    names = list(declaration.variants)
     for size in range(1, max_combination + 1):
-        found = ["+".join(combo) for combo in itertools.combinations(names, size) if explains(case, combo)]
+        found = ["+".join(c) for c in itertools.combinations(names, size)
+                 if explains(declaration, case, outputs, "+".join(c))]
         if found:
             return found
-    significand = np.finfo(case.dtype).nmant + 1
-    found = []
-    for name, (rounding, bits) in OPERAND_PRECISIONS.items():
-        if bits < significand and case.dtype.kind == "f":
-            rounded = {k: None if v is None else rounding(v) for k, v in case.inputs.items()}
-            if explains(replace(case, inputs=rounded), ()):
-                found.append(name)
-    return found
+    return [name for name in OPERAND_PRECISIONS if explains(declaration, case, outputs, name)]
 
+
+def diagnose_all(declaration: OpDeclaration, examples: Sequence[Example]) -> list[str]:
+    """The candidates that explain the first example and every other one."""
+    (case, outputs), *others = examples
+    found = diagnose(declaration, case, outputs)
+    for other_case, other_outputs in others:
+        found = [name for name in found if explains(declaration, other_case, other_outputs, name)]
+    return found

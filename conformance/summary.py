@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from conformance.certify import CertifyResult, Counterexample
 from conformance.ops import get_declaration
 
@@ -54,3 +56,22 @@ def result_text(result: CertifyResult) -> str:
         if not probe.reproduced:
             lines.append(f"    {probe.message}")
     return "\n".join(lines)
+
+
+def jsonable(value):
+    """Replace non-finite floats (not valid JSON) by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def result_json(result: CertifyResult) -> dict:
+    """The public JSON form of one certification (``conformance certify --json``, reports)."""
+    data = result.as_dict()
+    data.pop("error_ratios")
+    data["known_divergences"] = data.pop("divergences")
+    return jsonable(data)

@@ -3,14 +3,19 @@
 A result that sums n products ``y = sum_j a_j * b_j`` (a convolution: n = C/group * prod(kernel)
 taps, plus one for the bias), computed in floating point with unit roundoff u in *any* order,
 blocking or fused-multiply-add pattern, satisfies (Higham, *Accuracy and Stability of Numerical
-Algorithms*, 2nd ed., section 3.1)
+Algorithms*, 2nd ed., section 3.1) the componentwise bound
 
     |computed - y| <= gamma_n * sum_j |a_j * b_j|,   gamma_n = n*u / (1 - n*u).
 
 ``sum_j |a_j * b_j|`` is the operator evaluated on the absolute values of its inputs, which the
-float64 reference computes directly. A floor of ``2 * n * tiny`` (tiny = the dtype's smallest
-normal number) covers flush-to-zero arithmetic, where each of the 2n - 1 operations can lose up to
-``tiny`` near zero. Inputs are not rounded: the reference reads the very arrays the backend got.
+float64 reference computes directly. Fast algorithms that transform the operands first (Winograd,
+FFT) are only normwise stable: their error at one output also involves inputs just outside its
+window. Where an operator declares a normwise magnitude (for a convolution, ``||w_m||_1 *
+||x_n||_inf`` per image and output channel, the bound of Young's inequality) the bound adds
+``gamma_n`` times it. A convention bug changes outputs by O(1) relative, so neither term can hide
+one. A floor of ``2 * n * tiny`` (tiny = the dtype's smallest normal number) covers flush-to-zero
+arithmetic, where each of the 2n - 1 operations can lose up to ``tiny`` near zero. Inputs are not
+rounded: the reference reads the very arrays the backend got.
 """
 
 from __future__ import annotations
@@ -44,23 +49,31 @@ class Tolerance(Protocol):
 
 @dataclass(frozen=True)
 class Accumulation:
-    """Outputs that are sums of at most ``terms(case)`` products (an added bias is one more term)."""
+    """Outputs that are sums of at most ``terms(case)`` products (an added bias is one more term).
+
+    ``normwise(case)``, if given, returns per output a magnitude (broadcastable to it) that bounds
+    every product a fast algorithm may form for that output; see the module docstring.
+    """
 
     terms: Callable[[Case], int]
+    normwise: Callable[[Case], list[np.ndarray]] | None = None
 
     def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
         n, dtype = self.terms(case), case.dtype
         u, tiny = unit_roundoff(dtype), float(np.finfo(dtype).tiny)
-        magnitudes = reference.evaluate(
+        magnitudes = list(reference.evaluate(
             case.op_type,
             [None if x is None else np.abs(x.astype(np.float64)) for x in case.inputs.values()],
             case.attributes,
             variants,
-        )
+        ))
+        if self.normwise is not None:
+            magnitudes = [m + s for m, s in zip(magnitudes, self.normwise(case))]
         return [gamma(n, u) * m + 2 * n * tiny for m in magnitudes]
 
     def describe(self) -> str:
-        return "gamma_n(u) * sum|a*b| + 2n*tiny, n = products per output element"
+        normwise = " + normwise magnitude" if self.normwise is not None else ""
+        return f"gamma_n(u) * (sum|a*b|{normwise}) + 2n*tiny, n = products per output element"
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,13 @@ def _swap_same(auto_pad: str, variants: frozenset[str]) -> str:
     return auto_pad
 
 
+def _swap_pads(pads: Sequence[int] | None, variants: frozenset[str]) -> Sequence[int] | None:
+    if "pads_begin_end_swapped" in variants and pads is not None:
+        half = len(pads) // 2
+        return list(pads[half:]) + list(pads[:half])
+    return pads
+
+
 @with_variants(*CONV_VARIANTS)
 def conv(
     X: np.ndarray,
@@ -129,10 +136,8 @@ def conv(
             f" got W shape {W.shape}"
         )
     begins, ends = window_pads(
-        X.shape[2:], kernel, strides, dilations, _swap_same(auto_pad, variants), pads
+        X.shape[2:], kernel, strides, dilations, _swap_same(auto_pad, variants), _swap_pads(pads, variants)
     )
-    if "pads_begin_end_swapped" in variants:
-        begins, ends = ends, begins
     output_shape = window_output_shape(X.shape[2:], kernel, strides, dilations, begins, ends)
     padded = np.pad(X, [(0, 0), (0, 0)] + list(zip(begins, ends)))
     # (N, C, *out, *kernel) -> (N, group, *out, C/group * prod(kernel)): one matrix product per group.
@@ -210,11 +215,9 @@ def conv_transpose(
         raise ValueError(f"group={group} needs W.shape[0] == C ({C}) divisible by it; got W shape {W.shape}")
     M_per_group = W.shape[1]
     output_padding = _per_axis("output_padding", output_padding, rank, default=0)
-    if "pads_begin_end_swapped" in variants and pads is not None:
-        pads = list(pads[rank:]) + list(pads[:rank])
     begins, ends, shape = conv_transpose_pads(
         input_shape, kernel, strides, dilations, output_padding,
-        _swap_same(auto_pad, variants), pads, output_shape,
+        _swap_same(auto_pad, variants), _swap_pads(pads, variants), output_shape,
     )
     # Every tap's contribution at once: (N, group, M/group, *input, *kernel).
     taps = np.einsum(

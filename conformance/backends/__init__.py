@@ -14,7 +14,8 @@ A spec string names a backend the same way everywhere (``--backend``, the API, r
 - a built-in name: ``reference``, ``onnxruntime``, ``tensorflow``, ``onnx-reference``;
 - the name of an entry point in the group ``conformance.backends``;
 - ``module.path:Attr``, where Attr is a backend class (instantiated without arguments), a backend
-  instance, or an ``onnx.backend.base.Backend`` subclass (wrapped in an adapter).
+  instance, or an ``onnx.backend.base.Backend`` subclass (wrapped in an adapter). The current
+  directory is importable, as with ``python -m``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -140,6 +143,8 @@ def _import_attribute(target: str) -> Any:
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
         raise ConformanceError(f"backend spec {target!r} is not of the form module.path:Attr")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`: plug-ins may live beside the user's project
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:

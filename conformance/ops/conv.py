@@ -226,6 +226,24 @@ def products_per_output(case: Case) -> int:
     return per_group * int(np.prod(W.shape[2:])) + (case.inputs.get("B") is not None)
 
 
+def kernel_l1_times_input_max(case: Case) -> list[np.ndarray]:
+    """Per image n and output channel m: sum over m's input channels c of ||W[m, c]||_1 * max|X[n, c]|.
+
+    Young's inequality bounds every output, and every product a transform-based algorithm forms
+    for it, by this magnitude (see conformance.tolerance).
+    """
+    X, W = (np.abs(case.inputs[k].astype(np.float64)) for k in ("X", "W"))
+    group = case.attributes.get("group", 1)
+    N, C, rank = X.shape[0], X.shape[1], X.ndim - 2
+    input_max = X.reshape(N, group, C // group, -1).max(axis=-1)
+    if case.op_type == "Conv":  # W: (M, C/group, *k)
+        weights = W.reshape(group, W.shape[0] // group, C // group, -1).sum(axis=-1)
+    else:  # ConvTranspose, W: (C, M/group, *k)
+        weights = W.reshape(group, C // group, W.shape[1], -1).sum(axis=-1).transpose(0, 2, 1)
+    magnitude = np.einsum("ngc,gmc->ngm", input_max, weights)
+    return [magnitude.reshape(N, -1, *([1] * rank))]
+
+
 CORNERS = (
     "spatial_rank=1", "spatial_rank=2", "spatial_rank=3",
     "dtype=float32", "dtype=float16", "dtype=float64",
@@ -241,7 +259,7 @@ DECLARATIONS = (
         op_type="Conv",
         summary="N-D convolution (cross-correlation) with groups, strides, dilations and padding",
         cases=conv_cases,
-        tolerance=Accumulation(products_per_output),
+        tolerance=Accumulation(products_per_output, kernel_l1_times_input_max),
         features=conv_features,
         corners=CORNERS,
     ),
@@ -249,7 +267,7 @@ DECLARATIONS = (
         op_type="ConvTranspose",
         summary="N-D transposed convolution with output_padding and output_shape",
         cases=conv_transpose_cases,
-        tolerance=Accumulation(products_per_output),
+        tolerance=Accumulation(products_per_output, kernel_l1_times_input_max),
         features=conv_transpose_features,
         corners=CORNERS + ("output_padding", "output_shape_given"),
     ),

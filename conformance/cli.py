@@ -1,0 +1,369 @@
+"""The ``conformance`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from conformance import __version__
+from conformance.errors import BackendUnavailable, ConformanceError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_FAILURES = Path(".conformance") / "failures"
+PROFILE_HELP = ("Hypothesis profile: ci (25 derandomized examples), dev (100 random), thorough (1000 random)")
+
+DESCRIPTION = """\
+Certify that neural-network operators mean the same thing on every backend.
+
+Each operator's cases are drawn by Hypothesis, run on the backends, and compared with a float64
+NumPy reference written from the ONNX specification, within error bounds from numerical analysis.
+A disagreement is shrunk to a minimal case, diagnosed (which known convention the backend
+follows instead) and saved for replay.
+
+Backends are named by spec strings: a built-in name (reference, onnxruntime, tensorflow,
+onnx-reference), a name registered under the entry-point group conformance.backends, or
+module.path:Attr (a backend class or instance, or an onnx.backend.base.Backend subclass).
+"""
+
+EXIT_HELP = """\
+exit status: 0 when every backend agrees, matches a known divergence, or cannot express the
+drawn cases (unsupported); 1 on a disagreement, an error, or a known divergence that no longer
+reproduces; 2 on a usage error (unknown operator or backend, malformed file)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except ConformanceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conformance", description=DESCRIPTION, epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nn-conformance {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler, help_text: str, description: str = "") -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=description or help_text, epilog=EXIT_HELP,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(handler=handler, command=name)
+        return sub
+
+    backends = command("backends", cmd_backends, "list backends, their versions, and why one is unavailable")
+    _backend_option(backends, "also list these backend specs")
+    _json_option(backends, 'a list of {"name", "version", "available", "reason"}')
+
+    ops = command("ops", cmd_ops, "list the declared operators and the backends that support them")
+    _backend_option(ops, "backends to check support on (default: every available one)")
+    _json_option(ops, 'a list of {"op", "summary", "backends", "variants", "features", "corners"}')
+
+    certify = command(
+        "certify", cmd_certify, "certify one operator on backends",
+        "Certify OP on every available backend (or the --backend ones) against the float64 reference.",
+    )
+    certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
+    _backend_option(certify, "certify this backend (repeatable; default: every available backend)")
+    _search_options(certify, default_profile="dev")
+    _json_option(certify, 'an object {"op", "results": [{"backend", "status", "examples", "max_error_ratio",'
+                          ' "max_ulp", "diagnosis", "counterexample", ...}]}')
+
+    replay = command(
+        "replay", cmd_replay, "rerun a saved case (model.onnx + inputs.npz) on backends",
+        "Rerun the case saved in DIR on backends (default: the backend that failed, else every available"
+        " one) and judge it against the reference.",
+    )
+    replay.add_argument("directory", metavar="DIR", help="a directory holding model.onnx and inputs.npz")
+    _backend_option(replay, "replay on this backend (repeatable)")
+    _json_option(replay, "verdicts per backend")
+
+    report = command(
+        "report", cmd_report, "certify every operator on every backend and write a parity report",
+        "Certify every declared operator (or --ops) on every available backend (or --backend) and write"
+        " parity.json and parity.md into --out.",
+    )
+    report.add_argument("--ops", nargs="+", metavar="OP", help="only these operators")
+    _backend_option(report, "certify this backend (repeatable; default: every available backend)")
+    _search_options(report, default_profile="ci")
+    report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
+                        help="where parity.json, parity.md and failing cases go (default: reports)")
+
+    bench = command("bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)")
+    bench.add_argument("op", metavar="OP", nargs="?", default="Conv", help="operator to benchmark (default: Conv)")
+    bench.add_argument("--examples", type=_positive, default=200, metavar="N", help="cases per backend (default: 200)")
+    bench.add_argument("--quick", action="store_true", help="a few seconds' smoke run with fewer cases and repeats")
+    _json_option(bench, "all figures")
+    return parser
+
+
+def _backend_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--backend", action="append", default=[], metavar="SPEC", help=help_text)
+
+
+def _json_option(parser: argparse.ArgumentParser, shape: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print JSON instead of text: {shape}")
+
+
+def _search_options(parser: argparse.ArgumentParser, default_profile: str) -> None:
+    parser.add_argument("--profile", choices=("ci", "dev", "thorough"), default=default_profile,
+                        help=f"{PROFILE_HELP} (default: {default_profile})")
+    parser.add_argument("--examples", type=_positive, metavar="N", help="examples per backend (overrides the profile)")
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed, for a reproducible random search")
+    parser.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
+                        help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
+    parser.add_argument("--no-known-divergences", action="store_true",
+                        help="ignore every manifest: report known divergences as plain disagreements")
+    parser.add_argument("--failures-dir", type=Path, default=DEFAULT_FAILURES, metavar="DIR",
+                        help=f"where shrunk failing cases are saved (default: {DEFAULT_FAILURES})")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_backends(args) -> int:
+    from conformance.backends import backend_status, known_specs
+
+    statuses = [backend_status(spec) for spec in dict.fromkeys([*known_specs(), *args.backend])]
+    if args.json:
+        _print_json([s.as_dict() for s in statuses])
+        return EXIT_OK
+    table = _table("backend", "version", "available", "reason")
+    for s in statuses:
+        table.add_row(s.name, s.version or "-", "yes" if s.available else "no", s.reason)
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_ops(args) -> int:
+    from conformance.backends import supports
+    from conformance.ops import declarations
+
+    backends, _ = _load_backends(args.backend)
+    entries = []
+    for op, declaration in declarations().items():
+        entries.append({
+            "op": op,
+            "summary": declaration.summary,
+            "backends": [b.name for b in backends if supports(b, op)],
+            "variants": [{"name": v.name, "description": v.description, "link": v.link}
+                         for v in declaration.variants.values()],
+            "features": sorted(_feature_names(declaration)) if args.json else [],
+            "corners": list(declaration.corners),
+        })
+    if args.json:
+        _print_json(entries)
+        return EXIT_OK
+    table = _table("operator", "summary", "backends", "variants")
+    for e in entries:
+        table.add_row(e["op"], e["summary"], ", ".join(e["backends"]), ", ".join(v["name"] for v in e["variants"]))
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_certify(args) -> int:
+    from conformance.certify import certify
+    from conformance.ops import get_declaration
+    from conformance.summary import result_json, result_text
+
+    declaration = get_declaration(args.op)
+    backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
+    settings_ = _settings(args)
+    divergences = _divergences(args)
+    results = []
+    with _progress(enabled=not args.json) as progress:
+        for backend in backends:
+            advance = progress(f"{declaration.op_type} on {backend.name}", settings_.max_examples)
+            results.append(certify(declaration, backend, settings_, divergences=divergences, seed=args.seed,
+                                   failures_dir=args.failures_dir, on_example=advance))
+    if args.json:
+        _print_json({"op": declaration.op_type, "results": [result_json(r) for r in results],
+                     "unavailable": unavailable})
+    else:
+        for result in results:
+            print(result_text(result))
+        for spec, reason in unavailable.items():
+            print(f"{spec}: unavailable ({reason})")
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+
+
+def cmd_replay(args) -> int:
+    from conformance.case import load_case
+    from conformance.certify import run_example
+    from conformance.diagnosis import diagnose
+    from conformance.ops import get_declaration
+    from conformance.summary import jsonable, ratio_text, variant_text
+
+    case, metadata = load_case(args.directory)
+    declaration = get_declaration(case.op_type)
+    specs = args.backend or ([metadata["backend"]] if metadata.get("backend") else [])
+    backends, unavailable = _load_backends(specs, explicit=bool(specs))
+    verdicts, failed = [], False
+    for backend in backends:
+        outcome = run_example(declaration, backend, case)
+        diagnosis = diagnose(declaration, case, outcome.outputs) if outcome.status == "disagree" else []
+        failed |= outcome.status in ("disagree", "error")
+        verdict = outcome.verdict
+        verdicts.append({
+            "backend": backend.name, "backend_version": backend.version, "status": outcome.status,
+            "message": outcome.message, "diagnosis": diagnosis,
+            "max_error_ratio": verdict.max_error_ratio if verdict else None,
+            "max_ulp": verdict.max_ulp if verdict else None,
+        })
+    if args.json:
+        _print_json(jsonable({"case": case.summary(), "results": verdicts, "unavailable": unavailable}))
+    else:
+        print(f"case: {case.describe()}")
+        for v in verdicts:
+            print(f"{v['backend']} {v['backend_version']}: {v['status']}"
+                  + (f" (max error {ratio_text(v['max_error_ratio'])}x bound)" if v["max_error_ratio"] is not None else ""))
+            if v["message"]:
+                print(f"  {v['message']}")
+            if v["status"] == "disagree":
+                print(f"  diagnosis: {variant_text(case.op_type, v['diagnosis']) or 'no declared variant explains the output'}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from conformance.ops import declarations, get_declaration
+    from conformance.report import ReportRun, markdown, run_report, write_report
+
+    ops = [get_declaration(op).op_type for op in args.ops] if args.ops else list(declarations())
+    backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
+    settings_ = _settings(args)
+    run = ReportRun(ops, backends, args.profile, args.examples, args.seed, _divergences(args), unavailable)
+    total = len(ops) * len(backends)
+    with _progress(enabled=True) as progress:
+        advance = progress("parity report", total)
+        report = run_report(run, settings_, args.out / "failures", on_cell=lambda op, backend: advance())
+    paths = write_report(report, args.out)
+    print(markdown(report))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    failed = [r for r in report["results"] if r["status"] in ("disagree", "error") or r["unexpected_passes"]]
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    from conformance.bench import format_benchmark, run_benchmark
+
+    results = run_benchmark(args.op, examples=args.examples, quick=args.quick)
+    if args.json:
+        _print_json(results)
+    else:
+        print(format_benchmark(results))
+    return EXIT_OK
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _load_backends(specs: Sequence[str], explicit: bool = False):
+    """Load the named backends (or every known one); unavailable ones are returned with reasons.
+
+    A backend the user named explicitly must load; a default one may be unavailable.
+    """
+    from conformance.backends import known_specs, load_backend
+
+    loaded, unavailable = [], {}
+    for spec in dict.fromkeys(specs or known_specs()):
+        try:
+            loaded.append(load_backend(spec))
+        except BackendUnavailable as error:
+            if explicit:
+                raise
+            unavailable[spec] = error.reason
+    if not loaded:
+        raise ConformanceError("no backend is available: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
+    return loaded, unavailable
+
+
+def _settings(args):
+    from conformance.profiles import profile_settings
+
+    return profile_settings(args.profile, args.examples, args.seed)
+
+
+def _divergences(args):
+    from conformance.divergences import load_manifest
+
+    if args.no_known_divergences:
+        return []
+    entries = load_manifest()
+    for path in args.known_divergences:
+        entries += load_manifest(path)
+    return entries
+
+
+def _feature_names(declaration) -> set[str]:
+    """The features of the operator's cases, read off its minimal case."""
+    from hypothesis import find, settings
+
+    from conformance.profiles import register_profiles
+
+    register_profiles()
+    minimal = find(declaration.cases(), lambda _: True, settings=settings(settings.get_profile("ci"), max_examples=10))
+    return set(declaration.features(minimal))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(*columns: str):
+    from rich.table import Table
+
+    table = Table(*columns)
+    return table
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2))
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator:
+    """Yields ``add(description, total) -> advance``; a rich progress bar on a terminal, else silent."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not (enabled and console.is_terminal):
+        yield lambda description, total: (lambda: None)
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        def add(description: str, total: int):
+            task = progress.add_task(description, total=total)
+            return lambda: progress.advance(task)
+
+        yield add
+
+
+if __name__ == "__main__":
+    sys.exit(main())
