@@ -25,7 +25,7 @@ from hypothesis import errors as hypothesis_errors
 from hypothesis import given, reporting, settings
 from hypothesis import seed as hypothesis_seed
 
-from conformance.backends import Backend
+from conformance.backends import Backend, spec_of
 from conformance.case import Case, save_case
 from conformance.compare import Verdict, compare
 from conformance.diagnosis import diagnose_all
@@ -36,8 +36,9 @@ from conformance.ops.declaration import OpDeclaration, corner_reached
 STATUSES = ("agree", "disagree", "unsupported", "error", "known_divergence")
 FAILING = ("disagree", "error")
 # A divergence's condition may hold for few drawn cases, so its probe draws more of them; only the
-# cases inside the condition run on the backend, and the probe stops at the first reproduction.
-PROBE_FACTOR, PROBE_MINIMUM = 20, 2000
+# cases inside the condition run on the backend (up to a limit), and it stops at the first reproduction.
+PROBE_DRAWS_FACTOR, PROBE_DRAWS_MINIMUM = 20, 2000
+PROBE_RUNS_FACTOR, PROBE_RUNS_MINIMUM = 4, 100
 
 
 @dataclass(frozen=True)
@@ -217,11 +218,12 @@ def probe_divergence(
 ) -> DivergenceProbe:
     """Search the divergence's condition for an example that still shows it (a witness)."""
     examples = 0
-    budget = settings(settings_, max_examples=max(PROBE_FACTOR * settings_.max_examples, PROBE_MINIMUM))
+    budget = settings(settings_, max_examples=max(PROBE_DRAWS_FACTOR * settings_.max_examples, PROBE_DRAWS_MINIMUM))
+    runs = max(PROBE_RUNS_FACTOR * settings_.max_examples, PROBE_RUNS_MINIMUM)
 
     def check(case: Case) -> None:
         nonlocal examples
-        if not divergence.matches(declaration.features(case)):
+        if examples >= runs or not divergence.matches(declaration.features(case)):
             return
         outcome = run_example(declaration, backend, case)
         examples += outcome.status != "unsupported"
@@ -278,11 +280,11 @@ def _counterexample(declaration, backend, failure: _Failure, failures_dir, repla
     if failures_dir is not None:
         name = "-".join(filter(None, (declaration.op_type, _slug(backend.name), suffix)))
         directory = save_case(case, Path(failures_dir) / name, {
-            "backend": backend.name, "backend_version": backend.version, "status": outcome.status,
-            "message": outcome.message, "diagnosis": diagnosis,
+            "backend": spec_of(backend), "backend_name": backend.name, "backend_version": backend.version,
+            "status": outcome.status, "message": outcome.message, "diagnosis": diagnosis,
         })
         example.saved_to = str(directory)
-        example.replay = replay_hint.format(dir=directory, backend=backend.name)
+        example.replay = replay_hint.format(dir=directory, backend=spec_of(backend))
     return example
 
 

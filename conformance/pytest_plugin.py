@@ -85,6 +85,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for entry in _manifest(tuple(metafunc.config.getoption("known_divergences")))
             if entry.op in operators and any(b in names for b in entry.backend)
         ]
+        if not params:
+            params = [pytest.param(None, id="none", marks=pytest.mark.skip(
+                reason=f"no known divergence of {', '.join(operators) or 'these operators'} applies to the selected backends"))]
         metafunc.parametrize("known_divergence", params)
 
 

@@ -116,6 +116,14 @@ def backend_status(spec: str) -> BackendStatus:
     return BackendStatus(backend.name, backend.version, True)
 
 
+def spec_of(backend: Backend) -> str:
+    """A spec string that loads this backend again (its name for built-ins and adapters)."""
+    if backend.name in BUILT_INS or getattr(backend, "onnx_backend", None) is not None:
+        return backend.name
+    cls = type(backend)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def supports(backend: Backend, op_type: str) -> bool:
     """Whether a backend claims ``op_type`` (backends without ``supports`` claim everything)."""
     check = getattr(backend, "supports", None)

@@ -1,0 +1,144 @@
+"""The backend contract: loading by spec, plug-ins, entry points, adapters, unavailable packages."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conformance import BackendUnavailable, ConformanceError, Unsupported, load_backend
+from conformance.backends import BUILT_INS, BuiltIn, backend_status, known_specs, supports
+from conformance.case import Case
+from conformance.certify import run_example
+from conformance.ops import get_declaration
+from tests import planted
+
+CONV = get_declaration("Conv")
+
+
+def small_conv(**attributes) -> Case:
+    rng = np.random.default_rng(0)
+    return Case("Conv", {"X": rng.standard_normal((2, 3, 5, 5)).astype(np.float32),
+                         "W": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+                         "B": rng.standard_normal(4).astype(np.float32)}, attributes)
+
+
+@pytest.mark.parametrize("name", list(BUILT_INS))
+def test_built_in_backends_load_and_run_a_conv(name):
+    backend = load_backend(name)
+    assert backend.name == name and backend.version
+    outcome = run_example(CONV, backend, small_conv(pads=[1, 0, 1, 2], strides=[2, 1]))
+    assert outcome.status == "agree", outcome.message
+
+
+def test_module_attr_specs_accept_a_class_or_an_instance(tmp_path, monkeypatch):
+    (tmp_path / "my_backends.py").write_text(textwrap.dedent("""
+        from tests.planted import FlippedKernel
+        Flipped = FlippedKernel
+        flipped = FlippedKernel()
+        class NotABackend:
+            name = "no-run"
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert load_backend("my_backends:Flipped").name == "planted-flipped-kernel"
+    assert load_backend("my_backends:flipped").name == "planted-flipped-kernel"
+    with pytest.raises(ConformanceError, match="is not a backend: it lacks version, run"):
+        load_backend("my_backends:NotABackend")
+    with pytest.raises(ConformanceError, match="has no attribute 'Missing'"):
+        load_backend("my_backends:Missing")
+    sys.modules.pop("my_backends", None)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("nope", "unknown backend 'nope'"),
+    ("", "empty backend spec"),
+    ("no_such_module_xyz:Backend", "cannot import 'no_such_module_xyz'"),
+    (":Backend", "not of the form module.path:Attr"),
+])
+def test_bad_specs_give_one_clear_line(spec, message):
+    with pytest.raises(ConformanceError, match=message) as raised:
+        load_backend(spec)
+    assert "\n" not in str(raised.value)
+
+
+def test_entry_point_backends_are_found_by_name(tmp_path, monkeypatch):
+    dist = tmp_path / "fake_backend-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-backend\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[conformance.backends]\nfake-flipped = tests.planted:FlippedKernel\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "fake-flipped" in known_specs()
+    assert load_backend("fake-flipped").name == "planted-flipped-kernel"
+
+
+def test_a_backend_whose_package_is_missing_is_unavailable_with_the_reason(monkeypatch):
+    monkeypatch.setitem(BUILT_INS, "ghost", BuiltIn("ghost", "ghost_pkg_xyz:Backend", ("ghost_pkg_xyz",)))
+    with pytest.raises(BackendUnavailable, match="'ghost_pkg_xyz' is not installed"):
+        load_backend("ghost")
+    status = backend_status("ghost")
+    assert status.as_dict() == {"name": "ghost", "version": "", "available": False,
+                                "reason": "Python package 'ghost_pkg_xyz' is not installed"}
+
+
+def test_onnx_backend_api_adapter_certifies_onnxruntimes_own_backend():
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    backend = load_backend("onnxruntime.backend.backend:OnnxRuntimeBackend")
+    assert backend.name == "onnxruntime.backend.backend:OnnxRuntimeBackend"
+    assert backend.version == load_backend("onnxruntime").version
+    assert run_example(CONV, backend, small_conv(auto_pad="SAME_UPPER")).status == "agree"
+
+
+def test_onnxruntime_sessions_are_cached_per_model():
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    backend = load_backend("onnxruntime")
+    case = small_conv()
+    for _ in range(3):
+        backend.run(case.model, case.feeds)
+    assert len(backend._sessions) == 1
+
+
+def test_tensorflow_has_no_same_lower_and_says_so():
+    pytest.importorskip("tensorflow", reason="tensorflow is not installed")
+    outcome = run_example(CONV, load_backend("tensorflow"), small_conv(auto_pad="SAME_LOWER"))
+    assert outcome.status == "unsupported" and "SAME_LOWER" in outcome.message
+    assert supports(load_backend("tensorflow"), "Conv") and not supports(load_backend("tensorflow"), "NoSuchOp")
+
+
+class Raising:
+    name, version = "raising", "0"
+
+    def __init__(self, error):
+        self.error = error
+
+    def run(self, model, inputs):
+        raise self.error
+
+
+def test_any_exception_but_unsupported_is_an_error_verdict_with_its_message():
+    assert run_example(CONV, Raising(Unsupported("no such thing")), small_conv()).status == "unsupported"
+    outcome = run_example(CONV, Raising(RuntimeError("kernel refused")), small_conv())
+    assert outcome.status == "error" and outcome.message == "RuntimeError: kernel refused"
+
+
+def test_a_backend_returning_something_else_than_a_list_is_an_error():
+    class ReturnsArray:
+        name, version = "array", "0"
+
+        def run(self, model, inputs):
+            return np.zeros(3)
+
+    assert "a list of arrays is the contract" in run_example(CONV, ReturnsArray(), small_conv()).message
+
+
+def test_backends_receive_read_only_inputs_so_the_reference_sees_what_they_saw():
+    class Mutating:
+        name, version = "mutating", "0"
+
+        def run(self, model, inputs):
+            inputs["X"][...] = 0
+            return planted.RoundedOnce().run(model, inputs)
+
+    outcome = run_example(CONV, Mutating(), small_conv())
+    assert outcome.status == "error" and "read-only" in outcome.message

@@ -1,0 +1,117 @@
+"""The command line, as a user meets it: outputs, exit statuses, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_help_explains_the_commands_and_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for word in ("backends", "ops", "certify", "replay", "report", "bench", "module.path:Attr", "exit status"):
+        assert word in out
+
+
+def test_backends_json(capsys):
+    status, out, _ = run(capsys, "backends", "--json")
+    assert status == EXIT_OK
+    rows = json.loads(out)
+    assert {r["name"] for r in rows} >= {"reference", "onnxruntime", "tensorflow", "onnx-reference"}
+    assert all(set(r) == {"name", "version", "available", "reason"} for r in rows)
+
+
+def test_backends_lists_an_unavailable_spec_without_crashing(capsys):
+    status, out, _ = run(capsys, "backends", "--json", "--backend", "no_such_module_xyz:B")
+    assert status == EXIT_OK
+    row = next(r for r in json.loads(out) if r["name"] == "no_such_module_xyz:B")
+    assert row["available"] is False and "cannot import" in row["reason"]
+
+
+def test_ops_json_lists_operators_backends_variants_and_features(capsys):
+    status, out, _ = run(capsys, "ops", "--json", "--backend", "reference")
+    assert status == EXIT_OK
+    conv = next(e for e in json.loads(out) if e["op"] == "Conv")
+    assert conv["backends"] == ["reference"]
+    assert "flipped_kernel" in [v["name"] for v in conv["variants"]]
+    assert {"auto_pad", "dilated", "spatial_rank"} <= set(conv["features"])
+
+
+def test_certify_a_flipping_plugin_exits_1_and_names_flipped_kernel(capsys, tmp_path):
+    status, out, _ = run(capsys, "certify", "Conv", "--backend", "tests.planted:FlippedKernel", "--json",
+                         "--profile", "ci", "--failures-dir", str(tmp_path))
+    assert status == EXIT_FAILED
+    (result,) = json.loads(out)["results"]
+    assert result["status"] == "disagree" and result["diagnosis"] == ["flipped_kernel"]
+    example = result["counterexample"]
+    assert example["saved_to"].startswith(str(tmp_path)) and example["replay"].startswith("conformance replay")
+
+    status, out, _ = run(capsys, "replay", example["saved_to"])
+    assert status == EXIT_FAILED
+    assert "planted-flipped-kernel" in out and "diagnosis: flipped_kernel" in out
+    status, out, _ = run(capsys, "replay", example["saved_to"], "--backend", "reference")
+    assert status == EXIT_OK and "reference" in out and "agree" in out
+
+
+def test_certify_text_output_shows_case_bound_and_diagnosis(capsys, tmp_path):
+    status, out, _ = run(capsys, "certify", "Conv", "--backend", "tests.planted:SameUpperLowerSwapped",
+                         "--profile", "ci", "--failures-dir", str(tmp_path))
+    assert status == EXIT_FAILED
+    for text in ("Conv on planted-same-swapped", "disagree", "case: Conv-", "x its bound", "ULP",
+                 "diagnosis: same_upper_lower_swapped", "replay: conformance replay"):
+        assert text in out
+
+
+def test_certify_an_agreeing_backend_exits_0(capsys, tmp_path):
+    status, out, _ = run(capsys, "certify", "ConvTranspose", "--backend", "reference", "--examples", "10",
+                         "--seed", "3", "--failures-dir", str(tmp_path))
+    assert status == EXIT_OK and "agree" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["certify", "Conv2D"], "error: unknown operator 'Conv2D'; did you mean Conv?"),
+    (["certify", "conv", "--backend", "reference"], "error: unknown operator 'conv'; did you mean Conv?"),
+    (["certify", "Conv", "--backend", "nope"], "error: unknown backend 'nope'"),
+    (["replay", "/no/such/dir"], "error: /no/such/dir: no such directory"),
+    (["report", "--ops", "Nope", "--out", "/tmp/x"], "error: unknown operator 'Nope'"),
+])
+def test_bad_input_is_one_clear_line_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == EXIT_USAGE
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_malformed_saved_case_is_one_line(capsys, tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"junk")
+    (tmp_path / "inputs.npz").write_bytes(b"junk")
+    status, _, err = run(capsys, "replay", str(tmp_path))
+    assert status == EXIT_USAGE and "not a valid ONNX model" in err and err.count("\n") == 1
+
+
+def test_report_writes_json_and_markdown(capsys, tmp_path):
+    status, out, _ = run(capsys, "report", "--ops", "Conv", "--backend", "reference", "--examples", "5",
+                         "--out", str(tmp_path))
+    assert status == EXIT_OK
+    report = json.loads((tmp_path / "parity.json").read_text())
+    assert report["schema_version"] == 1 and report["environment"]["max_examples"] == 5
+    (row,) = report["results"]
+    assert {"op", "backend", "backend_version", "status", "examples", "unsupported", "max_error_ratio",
+            "max_ulp", "diagnosis", "counterexample", "replay"} <= set(row)
+    assert "| Conv | ✅ agree" in (tmp_path / "parity.md").read_text()
+
+
+def test_the_console_script_and_python_m_work():
+    out = subprocess.run([sys.executable, "-m", "conformance", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("nn-conformance ")

@@ -1,0 +1,116 @@
+"""The comparison and the error-bound model, on hand-made outputs whose verdicts are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance.case import Case
+from conformance.compare import compare
+from conformance.ops import get_declaration
+from conformance.tolerance import gamma, unit_roundoff
+
+F32 = np.dtype(np.float32)
+
+
+def judge(got, expected, bound, dtype=F32):
+    return compare([np.asarray(got, dtype=dtype)], [np.asarray(expected, dtype=np.float64)], [bound], [dtype], ["Y"])
+
+
+def test_exact_output_has_ratio_and_ulp_zero():
+    verdict = judge([1.0, 2.0], [1.0, 2.0], 1e-7)
+    assert verdict.ok and verdict.max_error_ratio == 0 and verdict.max_ulp == 0
+
+
+def test_ratio_and_ulp_are_measured_against_the_bound_and_the_float32_spacing():
+    expected = np.array([1.0, 3.0])
+    got = expected + np.array([0, 2 * np.spacing(np.float32(3.0))])
+    verdict = judge(got, expected, 1e-6)
+    assert verdict.ok
+    assert verdict.max_ulp == pytest.approx(2.0)
+    assert verdict.max_error_ratio == pytest.approx(2 * np.spacing(np.float32(3.0)) / 1e-6)
+    assert verdict.worst["index"] == [1]
+
+
+def test_error_beyond_the_bound_fails_and_says_where():
+    verdict = judge([[1.0, 2.5]], [[1.0, 2.0]], 0.1)
+    assert not verdict.ok and verdict.problem == "bound"
+    assert verdict.max_error_ratio == pytest.approx(5.0)
+    assert "Y[0, 1]" in verdict.message and "5x the bound" in verdict.message
+
+
+@pytest.mark.parametrize(
+    "got, expected, problem",
+    [
+        (np.zeros((2, 3), np.float32), np.zeros((3, 2)), "shape"),
+        (np.zeros(3, np.float64), np.zeros(3), "dtype"),
+    ],
+)
+def test_shape_and_dtype_must_match_exactly(got, expected, problem):
+    verdict = compare([got], [expected], [0.0], [F32], ["Y"])
+    assert not verdict.ok and verdict.problem == problem
+
+
+def test_the_number_of_outputs_must_match():
+    verdict = compare([], [np.zeros(1)], [0.0], [F32])
+    assert not verdict.ok and verdict.problem == "outputs"
+
+
+def test_nan_positions_must_match():
+    assert judge([np.nan, 1.0], [np.nan, 1.0], 0.0).ok
+    verdict = judge([np.nan, 1.0], [1.0, 1.0], 1.0)
+    assert not verdict.ok and verdict.problem == "nan"
+    assert not judge([1.0], [np.nan], 1.0).ok
+
+
+def test_infinities_must_match_in_position_and_sign():
+    assert judge([np.inf, -np.inf], [np.inf, -np.inf], 0.0).ok
+    verdict = judge([np.inf], [-np.inf], 0.0)
+    assert not verdict.ok and verdict.problem == "inf"
+    assert not judge([np.inf], [1.0], 1e30).ok
+
+
+def test_overflow_of_the_rounded_reference_to_infinity_is_correct():
+    # 3.5e38 is finite in float64 and rounds to inf in float32: a backend returning inf is right.
+    assert judge([np.inf], [3.5e38], 1e30).ok
+
+
+def test_integer_outputs_must_be_exact():
+    int64 = np.dtype(np.int64)
+    assert compare([np.array([1, 2])], [np.array([1, 2])], [0.0], [int64]).ok
+    verdict = compare([np.array([1, 3])], [np.array([1, 2])], [0.0], [int64], ["I"])
+    assert not verdict.ok and "I[1]" in verdict.message
+
+
+def test_unit_roundoff_and_gamma():
+    assert unit_roundoff(np.float32) == 2.0**-24
+    assert unit_roundoff(np.float16) == 2.0**-11
+    assert unit_roundoff(np.float64) == 2.0**-53
+    assert gamma(9, 2.0**-24) == pytest.approx(9 * 2.0**-24 / (1 - 9 * 2.0**-24))
+    assert gamma(4096, 2.0**-11) == float("inf")
+
+
+def test_conv_bound_is_gamma_n_times_componentwise_plus_normwise_magnitude():
+    # One 3x3 window of ones on a 3x3 image of ones, plus a bias of -2: n = 9 products + 1 bias.
+    X = np.ones((1, 1, 3, 3), np.float32)
+    W = np.ones((1, 1, 3, 3), np.float32)
+    B = np.array([-2.0], np.float32)
+    case = Case("Conv", {"X": X, "W": W, "B": B}, {})
+    (bound,) = get_declaration("Conv").bounds(case)
+    n, u = 10, 2.0**-24
+    componentwise, normwise = 9 + 2, 9 * 1  # sum|w*x| + |b|, and ||w||_1 * max|x|
+    assert bound.shape == (1, 1, 1, 1)
+    assert bound.item() == pytest.approx(gamma(n, u) * (componentwise + normwise) + 2 * n * np.finfo(np.float32).tiny)
+
+
+def test_the_bound_admits_every_correctly_rounded_result():
+    """A float64 result rounded once to float32 errs by at most u|y| <= gamma_n * sum|w*x|."""
+    rng = np.random.default_rng(7)
+    declaration = get_declaration("Conv")
+    for _ in range(50):
+        X = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+        W = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+        case = Case("Conv", {"X": X, "W": W, "B": None}, {"pads": [1, 0, 0, 1]})
+        (expected,) = declaration.expected(case)
+        verdict = compare([expected.astype(np.float32)], [expected], declaration.bounds(case), [F32])
+        assert verdict.ok and verdict.max_error_ratio <= 1

@@ -1,0 +1,83 @@
+"""The pytest plugin, run as a user runs it: ids, failure messages, saved cases, strict xfails."""
+
+from __future__ import annotations
+
+import pytest
+
+MODULE = '''
+OPERATORS = ("Conv",)
+
+def test_conv(backend, certify):
+    certify("Conv", backend)
+
+def test_known_divergence(known_divergence, certify_divergence):
+    certify_divergence(known_divergence)
+'''
+
+MANIFEST = '''
+[[divergence]]
+id = "flipped-by-design"
+backend = "planted-flipped-kernel"
+op = "Conv"
+status = "disagree"
+reason = "this plug-in computes true convolution"
+link = "https://example.org/flip"
+
+[[divergence]]
+id = "fixed-upstream"
+backend = "reference"
+op = "Conv"
+when = { spatial_rank = 2 }
+status = "disagree"
+reason = "used to disagree in 2-D"
+link = "https://example.org/fixed"
+'''
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester):
+    pytester.makepyfile(test_certify=MODULE)
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest("-p", "conformance.pytest_plugin", "-p", "no:cacheprovider",
+                              "--hypothesis-profile", "ci", *args)
+
+
+def test_ids_name_the_backend_and_a_flipped_kernel_fails_with_a_full_account(suite, tmp_path):
+    failures = tmp_path / "failures"
+    result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
+                 "--conformance-failures", str(failures), "-v")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*test_conv?reference? PASSED*",
+        "*test_conv?tests.planted:FlippedKernel? FAILED*",
+    ])
+    text = result.stdout.str()
+    for expected in ("Conv on planted-flipped-kernel planted: disagree", "case: Conv-22(", "x its bound",
+                     "diagnosis: flipped_kernel", "replay: conformance replay"):
+        assert expected in text
+    saved = failures / "Conv-planted-flipped-kernel"
+    assert (saved / "model.onnx").is_file() and (saved / "inputs.npz").is_file()
+
+
+def test_known_divergences_are_strict_expected_failures(suite, tmp_path):
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(MANIFEST)
+    result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
+                 "--known-divergences", str(manifest), "-rxX", "--conformance-failures", str(tmp_path / "f"))
+    # The flip is known, so test_conv passes for the plug-in; its probe reproduces (xfail);
+    # the reference never disagreed in 2-D, so that entry is an unexpected pass, a failure.
+    result.assert_outcomes(passed=2, xfailed=1, failed=1)
+    result.stdout.fnmatch_lines(["*XPASS(strict)*used to disagree in 2-D*"])
+    result.stdout.fnmatch_lines(["*XFAIL*flipped-by-design*"])
+
+
+def test_an_unavailable_backend_is_skipped_with_the_reason(suite, monkeypatch):
+    from conformance.backends import BUILT_INS, BuiltIn
+
+    monkeypatch.setitem(BUILT_INS, "ghost", BuiltIn("ghost", "ghost_pkg_xyz:B", ("ghost_pkg_xyz",)))
+    result = run(suite, "--backend", "ghost", "-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*backend ghost is unavailable: Python package 'ghost_pkg_xyz' is not installed*"])
