@@ -11,7 +11,8 @@ separately: the divergence must still reproduce there. When it no longer does (a
 that is reported as an unexpected pass, so the manifest never hides a fix.
 
 Conditions are data, never code: each key of ``when`` is a feature of the operator's cases
-(``conformance ops --json`` lists them), and each value is a value to equal or a list of values.
+(``conformance ops --json`` lists them), and each value is a value to equal, a list of values,
+or a range ``{ min = 2 }``, ``{ max = 3 }``, ``{ min = 1, max = 4 }`` (inclusive).
 """
 
 from __future__ import annotations
@@ -68,8 +69,7 @@ class KnownDivergence:
                     f"known divergence {self.id!r}: {self.op} cases have no feature {key!r};"
                     f" known features: {', '.join(sorted(features))}"
                 )
-            value = features[key]
-            if isinstance(wanted, list) and value not in wanted or not isinstance(wanted, list) and value != wanted:
+            if not _satisfies(features[key], wanted):
                 return False
         return True
 
@@ -81,6 +81,14 @@ class KnownDivergence:
 
     def describe(self) -> str:
         return f"{self.id}: {self.reason} ({self.link})"
+
+
+def _satisfies(value: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list):
+        return value in wanted
+    if isinstance(wanted, dict):
+        return wanted.get("min", value) <= value <= wanted.get("max", value)
+    return value == wanted
 
 
 def shipped_manifest() -> Path:
@@ -122,8 +130,14 @@ def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:
     if not str(raw["link"]).startswith(("https://", "http://")):
         raise ConformanceError(f"{where}: link must be an http(s) URL, not {raw['link']!r}")
     when = raw.get("when", {})
-    if not isinstance(when, dict) or any(isinstance(v, dict) for v in when.values()):
-        raise ConformanceError(f"{where}: when must map feature names to a value or a list of values")
+    ranges_ok = all(
+        set(v) <= {"min", "max"} and v and all(isinstance(b, (int, float)) for b in v.values())
+        for v in when.values() if isinstance(v, dict)
+    ) if isinstance(when, dict) else False
+    if not isinstance(when, dict) or not ranges_ok:
+        raise ConformanceError(
+            f"{where}: when must map feature names to a value, a list of values, or {{ min = .., max = .. }}"
+        )
     if raw.get("message"):
         try:
             re.compile(raw["message"])

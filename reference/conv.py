@@ -165,7 +165,10 @@ def conv_transpose_pads(
     The full result of a transposed convolution has ``s*(in-1) + eff_kernel`` elements per axis;
     ``pads`` crop it and ``output_padding`` extends it at the end. When ``output_shape`` is given,
     or ``auto_pad`` is SAME_*, the total crop follows from the target shape and is split with the
-    larger half at the end for SAME_UPPER and at the beginning otherwise.
+    larger half at the end for SAME_UPPER and at the beginning otherwise. The spec's
+    ``total_padding/2`` is floor division, as in ONNX's own test data: an output_shape one larger
+    than the full result (total -1) extends it by one zero at the end (test_convtranspose_output_shape).
+    A negative pad extends the result with zeros on its side.
     """
     rank = len(input_shape)
     full = [s * (i - 1) + effective_kernel(k, d) for i, k, s, d in zip(input_shape, kernel_shape, strides, dilations)]
@@ -174,13 +177,9 @@ def conv_transpose_pads(
         output_shape = [i * s for i, s in zip(input_shape, strides)]
     if output_shape is not None:
         output_shape = _per_axis("output_shape", output_shape, rank)
-        totals = [g - o for g, o in zip(grown, output_shape)]
-        if min(totals) < 0:
-            raise ValueError(
-                f"output_shape {output_shape} exceeds the full transposed output {grown}: the"
-                " specification defines no negative padding"
-            )
-        halves = [split_padding(t, extra_at_end=auto_pad == "SAME_UPPER") for t in totals]
+        if min(output_shape) < 1:
+            raise ValueError(f"output_shape must be >= 1 on every axis, got {output_shape}")
+        halves = [split_padding(g - o, extra_at_end=auto_pad == "SAME_UPPER") for g, o in zip(grown, output_shape)]
         return [b for b, _ in halves], [e for _, e in halves], output_shape
     if auto_pad == "VALID":
         return [0] * rank, [0] * rank, grown
@@ -189,6 +188,18 @@ def conv_transpose_pads(
     if min(shape) < 1:
         raise ValueError(f"pads {list(pads)} crop the whole output (full shape {grown})")
     return begins, ends, shape
+
+
+def crop_transposed(full: np.ndarray, begins: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+    """The output window ``[begin, begin + size)`` on each spatial axis of the full transposed
+    result, which is zero outside its extent (negative pads, output_padding)."""
+    spatial = full.shape[-len(shape):]
+    lead = len(full.shape) - len(shape)
+    extend = [(max(0, -b), max(0, b + o - f)) for b, o, f in zip(begins, shape, spatial)]
+    if any(before or after for before, after in extend):
+        full = np.pad(full, [(0, 0)] * lead + extend)
+    window = tuple(slice(b + before, b + before + o) for b, o, (before, _) in zip(begins, shape, extend))
+    return full[(Ellipsis, *window)]
 
 
 @with_variants(*CONV_VARIANTS)
@@ -225,13 +236,12 @@ def conv_transpose(
         X.reshape(N, group, C // group, *input_shape),
         W.reshape(group, C // group, M_per_group, -1),
     )
-    canvas_shape = [max(s * (i - 1) + effective_kernel(k, d), b + o)
-                    for i, k, s, d, b, o in zip(input_shape, kernel, strides, dilations, begins, shape)]
-    canvas = np.zeros((N, group, M_per_group, *canvas_shape))
+    full = np.zeros((N, group, M_per_group, *(s * (i - 1) + effective_kernel(k, d)
+                                                for i, k, s, d in zip(input_shape, kernel, strides, dilations))))
     # One strided accumulation per kernel tap: input position i lands on i*s + k*d.
     for flat, tap in enumerate(itertools.product(*(range(k) for k in kernel))):
         target = tuple(slice(t * d, t * d + (i - 1) * s + 1, s)
                        for t, d, i, s in zip(tap, dilations, input_shape, strides))
-        canvas[(Ellipsis, *target)] += taps[..., flat]
-    Y = canvas[(Ellipsis, *(slice(b, b + o) for b, o in zip(begins, shape)))]
+        full[(Ellipsis, *target)] += taps[..., flat]
+    Y = crop_transposed(full, begins, shape)
     return _add_bias(Y.reshape(N, group * M_per_group, *shape), B, variants)

@@ -21,7 +21,7 @@ import onnx
 
 import reference
 from conformance.case import Case
-from reference.conv import conv_transpose_pads
+from reference.conv import conv_transpose_pads, crop_transposed
 from reference.windows import sliding_windows, window_pads
 
 
@@ -141,16 +141,14 @@ class _InPrecision:
         m = W.shape[1]
         Xg = X.reshape(N, group, C // group, *X.shape[2:])
         Wg = W.reshape(group, C // group, m, *kernel)
-        canvas = [max(s * (i - 1) + (k - 1) * d + 1, b + o)
-                  for i, k, s, d, b, o in zip(X.shape[2:], kernel, strides, dilations, begins, shape)]
-        out = np.zeros((N, group, m, *canvas), dtype=X.dtype)
+        full = [s * (i - 1) + (k - 1) * d + 1 for i, k, s, d in zip(X.shape[2:], kernel, strides, dilations)]
+        out = np.zeros((N, group, m, *full), dtype=X.dtype)
         for tap in reversed(list(itertools.product(*(range(k) for k in kernel)))):
             contribution = np.einsum("ngc...,gcm->ngm...", Xg, Wg[(Ellipsis, *tap)])
             target = tuple(slice(t * d, t * d + (i - 1) * s + 1, s)
                            for t, d, i, s in zip(tap, dilations, X.shape[2:], strides))
             out[(Ellipsis, *target)] += contribution
-        out = out[(Ellipsis, *(slice(b, b + o) for b, o in zip(begins, shape)))]
-        return out.reshape(N, group * m, *shape)
+        return crop_transposed(out, begins, shape).reshape(N, group * m, *shape)
 
 
 def _conv_geometry(X, W, attributes):

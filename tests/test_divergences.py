@@ -55,6 +55,8 @@ def test_malformed_entries_are_refused_with_the_reason(tmp_path, extra, message)
     ('status = "disagree"', 'status = "slower"', "status must be one of"),
     ('link = "https://example.org/issue/1"', 'link = "see the wiki"', "link must be an http"),
     ('reason = "a reason"', "", "missing reason"),
+    ("when = { spatial_rank = 1 }", "when = { batch = { least = 2 } }", "when must map feature names"),
+    ("when = { spatial_rank = 1 }", 'when = { batch = { min = "two" } }', "when must map feature names"),
 ])
 def test_required_fields_are_checked(tmp_path, old, new, message):
     with pytest.raises(ConformanceError, match=message):
@@ -75,12 +77,15 @@ def test_an_unknown_feature_is_an_error_when_matched():
         entry.matches({"auto_pad": "SAME_UPPER"})
 
 
-def test_matching_values_and_lists_and_versions():
-    entry = KnownDivergence("x", ("b",), "Conv", "error", "r", "https://x",
-                            when={"auto_pad": ["SAME_UPPER", "SAME_LOWER"], "dilated": True}, versions="<2")
-    assert entry.matches({"auto_pad": "SAME_LOWER", "dilated": True})
-    assert not entry.matches({"auto_pad": "VALID", "dilated": True})
-    assert not entry.matches({"auto_pad": "SAME_LOWER", "dilated": False})
+def test_matching_values_lists_ranges_and_versions():
+    entry = KnownDivergence("x", ("b",), "Conv", "error", "r", "https://x", versions="<2",
+                            when={"auto_pad": ["SAME_UPPER", "SAME_LOWER"], "dilated": True, "batch": {"min": 2}})
+    assert entry.matches({"auto_pad": "SAME_LOWER", "dilated": True, "batch": 2})
+    assert not entry.matches({"auto_pad": "VALID", "dilated": True, "batch": 2})
+    assert not entry.matches({"auto_pad": "SAME_LOWER", "dilated": False, "batch": 3})
+    assert not entry.matches({"auto_pad": "SAME_LOWER", "dilated": True, "batch": 1})
+    bounded = KnownDivergence("y", ("b",), "Conv", "error", "r", "https://x", when={"batch": {"min": 2, "max": 3}})
+    assert [bounded.matches({"batch": n}) for n in (1, 2, 3, 4)] == [False, True, True, False]
     assert entry.applies_to("b", "1.5", "Conv") and not entry.applies_to("b", "2.0", "Conv")
     assert not entry.applies_to("c", "1.5", "Conv") and not entry.applies_to("b", "1.5", "ConvTranspose")
 

@@ -38,24 +38,6 @@ SUITES = ("pytorch-converted", "pytorch-operator")
 # What onnx 1.23.2 ships; fewer means the data moved or the selection broke, and the test says so.
 EXPECTED_AT_LEAST = {"node cases": 17, "data sets": 30}
 
-# test_convtranspose_output_shape asks for output_shape [10, 8] from a 3x3 input with a 3x3 kernel
-# and strides [3, 2], whose full result is only 9x7: the specification's equation gives
-# total_padding = -1 on each axis (pads 0 at the beginning and -1 at the end with floor division),
-# and ONNX expects the 9x7 result grown by one zero row and column at the end, exactly as
-# output_padding [1, 1] would (its expected output is the same array as test_convtranspose_pad's).
-# onnxruntime computes the same. The reference refuses any negative total padding instead.
-REFUSED_BY_REFERENCE = {
-    "test_convtranspose_output_shape": pytest.mark.xfail(
-        strict=True,
-        raises=ValueError,
-        reason="reference.conv.conv_transpose_pads raises ValueError for an output_shape larger than"
-               " the full transposed output ([10, 8] > [9, 7], total_padding -1 per axis); ONNX's"
-               " expected output, like onnxruntime's, extends the result by one element at the end"
-               " (the output_padding [1, 1] result). Reported as a gap of the reference.",
-    ),
-}
-
-
 def convolutions_only(model: onnx.ModelProto) -> bool:
     """Whether every node of the model is a Conv or a ConvTranspose (and there is one)."""
     op_types = {node.op_type for node in model.graph.node}
@@ -119,13 +101,12 @@ def assert_matches_shipped(actual: list[np.ndarray], expected: list[np.ndarray])
         np.testing.assert_allclose(got, wanted, rtol=1e-4, atol=1e-5 * scale)
 
 
-def _node_case_params(refusals: dict = REFUSED_BY_REFERENCE) -> list:
+def _node_case_params() -> list:
     params = []
     for case in node_cases():
-        marks = refusals.get(case.name, ())
         for index, (inputs, outputs) in enumerate(case.data_sets):
             name = case.name if len(case.data_sets) == 1 else f"{case.name}[{index}]"
-            params.append(pytest.param(case.model, inputs, outputs, id=name, marks=marks))
+            params.append(pytest.param(case.model, inputs, outputs, id=name))
     return params
 
 
@@ -137,14 +118,9 @@ def test_reference_passes_onnx_node_case(model, inputs, outputs):
     assert_matches_shipped(actual, list(outputs))
 
 
-@pytest.mark.parametrize("model, inputs, outputs", _node_case_params(refusals={}))
+@pytest.mark.parametrize("model, inputs, outputs", _node_case_params())
 def test_loop_oracle_passes_onnx_node_case(model, inputs, outputs):
-    """The loops that test_reference_conv checks the reference against pass ONNX's cases too.
-
-    Including test_convtranspose_output_shape: the loops evaluate the specification's padding
-    equations literally, and with floor division a total padding of -1 is 0 pads at the
-    beginning and -1 at the end, which is ONNX's expected output.
-    """
+    """The loops that test_reference_conv checks the reference against pass ONNX's cases too."""
     (node,) = model.graph.node
     assert list(node.input) == [value.name for value in model.graph.input]  # no omitted input
     actual = BY_LOOPS[node.op_type](*inputs, **node_attributes(node))
@@ -176,4 +152,3 @@ def test_the_shipped_cases_are_all_there():
         )
     op_types = {node.op_type for case in node_cases() for node in case.model.graph.node}
     assert op_types == CONVOLUTIONS
-    assert set(REFUSED_BY_REFERENCE) <= set(found["node cases"]), "an expected failure names a missing case"

@@ -122,12 +122,11 @@ def conv_transpose(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group
 
 
 def _crop(tf, y, input_shape, kernel, strides, dilations, output_padding, auto_pad, pads, output_shape):
-    """ONNX's output window on the full transposed result (zeros beyond it, for output_padding)."""
+    """ONNX's output window on the full transposed result (zeros beyond it: output_padding, negative pads)."""
     begins, _, shape = conv_transpose_pads(input_shape, kernel, strides, dilations, output_padding,
                                            auto_pad, pads, output_shape)
     full = y.shape[1:-1]
-    extend = [max(0, b + o - f) for b, o, f in zip(begins, shape, full)]
-    if any(extend):
-        y = tf.pad(y, [[0, 0], *([0, e] for e in extend), [0, 0]])
-    return y[(slice(None), *(slice(b, b + o) for b, o in zip(begins, shape)), slice(None))]
-
+    extend = [(max(0, -b), max(0, b + o - f)) for b, o, f in zip(begins, shape, full)]
+    if any(before or after for before, after in extend):
+        y = tf.pad(y, [[0, 0], *extend, [0, 0]])
+    return y[(slice(None), *(slice(b + e[0], b + e[0] + o) for b, o, e in zip(begins, shape, extend)), slice(None))]
