@@ -139,15 +139,14 @@ def conv(
         X.shape[2:], kernel, strides, dilations, _swap_same(auto_pad, variants), _swap_pads(pads, variants)
     )
     output_shape = window_output_shape(X.shape[2:], kernel, strides, dilations, begins, ends)
-    padded = np.pad(X, [(0, 0), (0, 0)] + list(zip(begins, ends)))
-    # (N, C, *out, *kernel) -> (N, group, *out, C/group * prod(kernel)): one matrix product per group.
+    padded = np.pad(X, [(0, 0), (0, 0)] + list(zip(begins, ends))) if any(begins + ends) else X
+    # Windows (N, C, *out, *kernel) laid out as columns (N, group, C/group * prod(kernel), prod(out)):
+    # then one matrix product per group, (M/group, C/group * prod(kernel)) @ columns.
     windows = sliding_windows(padded, kernel, strides, dilations)
-    windows = windows.reshape(N, group, C // group, *output_shape, *kernel)
-    windows = np.moveaxis(windows, 2, 2 + rank).reshape(N, group, -1, (C // group) * int(np.prod(kernel)))
-    weights = W.reshape(group, M // group, -1).transpose(0, 2, 1)
-    Y = np.matmul(windows, weights)  # (N, group, prod(out), M/group)
-    Y = Y.transpose(0, 1, 3, 2).reshape(N, M, *output_shape)
-    return _add_bias(Y, B, variants)
+    order = (0, 1, *range(2 + rank, 2 + 2 * rank), *range(2, 2 + rank))
+    columns = windows.transpose(order).reshape(N, group, -1, int(np.prod(output_shape)))
+    Y = np.matmul(W.reshape(group, M // group, -1), columns)  # (N, group, M/group, prod(out))
+    return _add_bias(Y.reshape(N, M, *output_shape), B, variants)
 
 
 def conv_transpose_pads(

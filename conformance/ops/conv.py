@@ -132,10 +132,10 @@ def conv_transpose_cases(draw) -> Case:
     output_shape = None
     if output_shape_given:
         grown = [s * (i - 1) + e + a for i, s, e, a in zip(sizes, strides, extents, adds)]
-        # A total of -1 (one more than the full result, on a strided axis, like output_padding) is
-        # pinned by ONNX's own test data outside SAME_*; lower totals, or -1 under SAME_*, depend
+        # A total of -1 (one more than the full result, on a strided axis without output_padding)
+        # is pinned by ONNX's own test data outside SAME_*; lower totals, or -1 under SAME_*, depend
         # on how the spec's "/2" rounds a negative number.
-        least = [-1 if auto_pad == "NOTSET" and s > 1 else 0 for s in strides]
+        least = [-1 if auto_pad == "NOTSET" and s > 1 and not a else 0 for s, a in zip(strides, adds)]
         totals = d("output_shape_crop", st.tuples(*(st.integers(lo, min(g - 1, 2 * e))
                                                     for lo, g, e in zip(least, grown, extents))))
         output_shape = [g - t for g, t in zip(grown, totals)]
@@ -183,11 +183,14 @@ def _common_features(case: Case, g: dict[str, Any], output: list[int], odd_total
         "padded": any(pads),
         "asymmetric_pads": pads[:rank] != pads[rank:],
         "same_with_stride": g["auto_pad"].startswith("SAME") and max(g["strides"]) > 1,
+        # Where SAME's total padding would be negative and is clamped to zero.
+        "stride_exceeds_kernel": any(s > (k - 1) * d + 1 for s, k, d in zip(g["strides"], g["kernel"], g["dilations"])),
         "odd_total_padding": odd_total_padding,
         "odd_spatial": any(s % 2 for s in X.shape[2:]),
         "even_spatial": any(s % 2 == 0 for s in X.shape[2:]),
         "batch": X.shape[0],
         "channels": X.shape[1],
+        "channels_per_group": X.shape[1] // g["group"],
         "batch_ne_channels": X.shape[0] != X.shape[1],
         # A stride that never applies: one output along a strided innermost axis.
         "strided_last_axis_single_output": g["strides"][-1] > 1 and output[-1] == 1,
@@ -261,7 +264,7 @@ CORNERS = (
     "grouped", "depthwise", "has_bias", "has_bias=False", "strided", "dilated",
     "asymmetric_pads", "same_with_stride", "odd_total_padding", "odd_spatial", "even_spatial",
     "batch_ne_channels", "even_kernel", "asymmetric_kernel", "kernel_shape_given", "kernel_shape_given=False",
-    "strided_last_axis_single_output",
+    "strided_last_axis_single_output", "stride_exceeds_kernel",
 )
 
 DECLARATIONS = (
