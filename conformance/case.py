@@ -104,7 +104,7 @@ class Case:
         declared = {i.name: i for i in graph.input}
         inputs: dict[str, np.ndarray | None] = {}
         for position, name in enumerate(node.input):
-            if not name:
+            if not name:  # an omitted optional input keeps its position under a placeholder key
                 inputs[f"__omitted_{position}"] = None
                 continue
             if name not in feeds:
@@ -149,14 +149,14 @@ def node_model(
     return model
 
 
-def save_case(case: Case, directory: Path | str, metadata: Mapping[str, Any] = {}) -> Path:
+def save_case(case: Case, directory: Path | str, metadata: Mapping[str, Any] | None = None) -> Path:
     """Write ``model.onnx``, ``inputs.npz`` and ``case.json`` into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     onnx.save_model(case.model, str(directory / MODEL_FILE))
     np.savez(directory / INPUTS_FILE, **case.feeds)
     (directory / METADATA_FILE).write_text(
-        json.dumps({"case": case.summary(), **metadata}, indent=2, default=_jsonable) + "\n"
+        json.dumps({"case": case.summary(), **(metadata or {})}, indent=2, default=_jsonable) + "\n"
     )
     return directory
 

@@ -74,23 +74,29 @@ def _operands(d: Draws, dtype, x_shape, w_shape, M: int) -> dict[str, np.ndarray
     return {"X": X, "W": W, "B": B}
 
 
-@st.composite
-def conv_cases(draw) -> Case:
-    d = Draws(draw)
+def _geometry_draws(d: Draws):
+    """What Conv and ConvTranspose draw alike: dtype, rank, channels, batch, kernel, dilations, auto_pad."""
     dtype = d("dtype", float_dtypes())
     rank = d("spatial_rank", st.sampled_from((1, 2, 2, 2, 3)))
     group, C, M = _channels(d)
     N = d("N", other_than(C, 1, 3))
     kernel, dilations = _kernel(d, rank)
-    strides = d("strides", st.lists(st.sampled_from((1, 1, 2, 3)), min_size=rank, max_size=rank))
     extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
     auto_pad = d("auto_pad", st.sampled_from(AUTO_PADS))
+    return dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad
+
+
+@st.composite
+def conv_cases(draw) -> Case:
+    d = Draws(draw)
+    dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad = _geometry_draws(d)
+    strides = d("strides", st.lists(st.sampled_from((1, 1, 2, 3)), min_size=rank, max_size=rank))
     pads = None
     if auto_pad == "NOTSET":
         pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
     begins, ends = explicit_pads(pads, rank)
-    lows = [max(1, e - b - en) if auto_pad != "SAME_UPPER" and auto_pad != "SAME_LOWER" else 1
-            for e, b, en in zip(extents, begins, ends)]
+    # SAME pads whatever the input; otherwise the padded input must hold one dilated kernel.
+    lows = [1 if auto_pad.startswith("SAME") else max(1, e - b - en) for e, b, en in zip(extents, begins, ends)]
     sizes = _spatial_sizes(d, lows, N, C)
     attributes = _attributes(
         d,
@@ -106,13 +112,7 @@ def conv_cases(draw) -> Case:
 @st.composite
 def conv_transpose_cases(draw) -> Case:
     d = Draws(draw)
-    dtype = d("dtype", float_dtypes())
-    rank = d("spatial_rank", st.sampled_from((1, 2, 2, 2, 3)))
-    group, C, M = _channels(d)
-    N = d("N", other_than(C, 1, 3))
-    kernel, dilations = _kernel(d, rank)
-    extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
-    auto_pad = d("auto_pad", st.sampled_from(AUTO_PADS))
+    dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad = _geometry_draws(d)
     output_shape_given = d("output_shape_given", st.booleans()) if auto_pad != "VALID" else False
     derived = output_shape_given or auto_pad in ("SAME_UPPER", "SAME_LOWER")
     # Derived padding must not be negative, which the specification leaves undefined: stride <= extent.
