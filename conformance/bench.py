@@ -416,9 +416,9 @@ def _certify_timing(declaration: OpDeclaration, name: str, plan: Plan) -> dict[s
         return {"name": name, "available": False, "reason": reason}
     searches: list[float] = []
 
-    def cases():  # certify calls this once per search: the main one, then one per probe
+    def cases(pins=None):  # certify calls this once per search: the main one, then one per probe
         searches.append(time.perf_counter())
-        return declaration.cases() if plan.probes or len(searches) == 1 else st.nothing()
+        return declaration.cases(pins=pins) if plan.probes or len(searches) == 1 else st.nothing()
 
     started = time.perf_counter()
     result = certify(replace(declaration, cases=cases), backend, profile_settings("dev", examples=plan.examples),

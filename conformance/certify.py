@@ -6,8 +6,9 @@
    compared with the float64 reference under the operator's error bound. Cases inside a known
    divergence's condition are left to step 2. A disagreement or an error stops the search, and
    Hypothesis shrinks it to a minimal counterexample, which is diagnosed and saved to disk.
-2. Each known divergence that applies is probed: a search restricted to its condition must
-   reproduce it. One that no longer reproduces is an unexpected pass.
+2. Each known divergence that applies is probed: a search aimed at its condition (its exact
+   values pin the matching labelled draws) must reproduce it there. One that no longer
+   reproduces is an unexpected pass.
 """
 
 from __future__ import annotations
@@ -146,10 +147,12 @@ def certify(
     failures_dir: Path | str | None = None,
     replay_hint: str = "conformance replay {dir} --backend {backend}",
     on_example: Callable[[], None] | None = None,
+    probe: bool = True,
 ) -> CertifyResult:
     """Certify ``declaration``'s operator on ``backend`` (see the module docstring).
 
     ``on_example`` is called after every example of the main search (for progress bars).
+    ``probe=False`` skips step 2, for callers that probe the divergences separately (pytest).
     """
     started = time.perf_counter()
     applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type)]
@@ -194,7 +197,7 @@ def certify(
     elif result.examples == 0 and result.unsupported:
         result.status = "unsupported"
         result.message = f"every drawn case was unsupported: {next(iter(reasons))}"
-    for divergence in applicable:
+    for divergence in applicable if probe else ():
         result.divergences.append(
             probe_divergence(declaration, backend, divergence, settings_, seed=seed,
                              failures_dir=failures_dir, replay_hint=replay_hint)
@@ -230,7 +233,7 @@ def probe_divergence(
         if divergence.reproduced_by(outcome.status, outcome.message):
             raise _Failure(case, outcome)
 
-    failure = _search(declaration.cases(), check, budget, seed)
+    failure = _search(declaration.cases(pins=divergence.pins()), check, budget, seed)
     probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, isinstance(failure, _Failure), examples)
     if isinstance(failure, _Failure):
         probe.witness = _counterexample(declaration, backend, failure, failures_dir, replay_hint, suffix=_slug(divergence.id))

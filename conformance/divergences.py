@@ -73,6 +73,10 @@ class KnownDivergence:
                 return False
         return True
 
+    def pins(self) -> dict[str, Any]:
+        """The condition's exact values and lists, for aiming a search at it (ranges are left out)."""
+        return {k: v for k, v in self.when.items() if not isinstance(v, dict)}
+
     def reproduced_by(self, status: str, message: str) -> bool:
         """Whether an example's outcome is this divergence showing itself."""
         if status != self.status:

@@ -87,8 +87,8 @@ def _geometry_draws(d: Draws):
 
 
 @st.composite
-def conv_cases(draw) -> Case:
-    d = Draws(draw)
+def conv_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    d = Draws(draw, pins)
     dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad = _geometry_draws(d)
     strides = d("strides", st.lists(st.sampled_from((1, 1, 2, 3)), min_size=rank, max_size=rank))
     pads = None
@@ -110,8 +110,8 @@ def conv_cases(draw) -> Case:
 
 
 @st.composite
-def conv_transpose_cases(draw) -> Case:
-    d = Draws(draw)
+def conv_transpose_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    d = Draws(draw, pins)
     dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad = _geometry_draws(d)
     output_shape_given = d("output_shape_given", st.booleans()) if auto_pad != "VALID" else False
     derived = output_shape_given or auto_pad in ("SAME_UPPER", "SAME_LOWER")
@@ -210,9 +210,16 @@ def conv_features(case: Case) -> dict[str, Any]:
     X, W = case.inputs["X"], case.inputs["W"]
     begins, ends = window_pads(X.shape[2:], g["kernel"], g["strides"], g["dilations"], g["auto_pad"], g["pads"])
     output = window_output_shape(X.shape[2:], g["kernel"], g["strides"], g["dilations"], begins, ends)
-    odd = g["auto_pad"].startswith("SAME") and any((b + e) % 2 for b, e in zip(begins, ends))
+    same = g["auto_pad"].startswith("SAME")
+    odd = same and any((b + e) % 2 for b, e in zip(begins, ends))
     depthwise = g["group"] > 1 and g["group"] == X.shape[1] and W.shape[1] == 1
-    return _common_features(case, g, output, odd, depthwise)
+    features = _common_features(case, g, output, odd, depthwise)
+    # SAME's total padding before it is clamped at zero (negative where a stride exceeds the kernel).
+    features["same_raw_total_padding"] = min(
+        (o - 1) * s + effective_kernel(k, d) - i
+        for o, s, k, d, i in zip(output, g["strides"], g["kernel"], g["dilations"], X.shape[2:])
+    ) if same else 0
+    return features
 
 
 def conv_transpose_features(case: Case) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from reference.variants import Variant
 class OpDeclaration:
     op_type: str
     summary: str
-    cases: Callable[[], st.SearchStrategy[Case]]
+    cases: Callable[..., st.SearchStrategy[Case]]  # cases(pins=None): see conformance.strategies.Draws
     tolerance: Tolerance
     features: Callable[[Case], Mapping[str, Any]]
     corners: tuple[str, ...] = ()  # "feature" (true) or "feature=value" the strategy must reach

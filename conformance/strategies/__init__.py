@@ -8,37 +8,45 @@ appear in failure reports and can be targeted by features.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
 
-FLOAT_DTYPES = (np.float32, np.float16, np.float64)
 # Scales span six decades; float16 keeps to small ones, so that sums of products stay finite.
-SCALES = {np.float16: (0.25, 1.0, 4.0), np.float32: (1e-3, 0.1, 1.0, 10.0, 1e3), np.float64: (1e-3, 1.0, 1e3)}
+SCALES = {"float16": (0.25, 1.0, 4.0), "float32": (1e-3, 0.1, 1.0, 10.0, 1e3), "float64": (1e-3, 1.0, 1e3)}
 VALUE_KINDS = ("normal", "uniform", "small_integers")
 
 
 class Draws:
-    """``draws(label, strategy)`` draws a value and records it under ``label`` in ``draws.record``."""
+    """``draws(label, strategy)`` draws a value and records it under ``label`` in ``draws.record``.
 
-    def __init__(self, draw: Callable[[st.SearchStrategy], Any]):
+    ``pins`` fixes labelled draws to a value (or a list of values to choose from), so that a
+    search can aim at a region, e.g. a known divergence's ``{dtype = "float64", spatial_rank = 3}``.
+    A pinned value must be one the strategy could have drawn; labels never drawn are ignored.
+    """
+
+    def __init__(self, draw: Callable[[st.SearchStrategy], Any], pins: Mapping[str, Any] | None = None):
         self._draw = draw
+        self._pins = pins or {}
         self.record: dict[str, Any] = {}
 
     def __call__(self, label: str, strategy: st.SearchStrategy) -> Any:
+        if label in self._pins:
+            pinned = self._pins[label]
+            strategy = st.sampled_from(pinned) if isinstance(pinned, (list, tuple)) else st.just(pinned)
         value = self._draw(strategy)
         self.record[label] = value
         return value
 
 
-def float_dtypes() -> st.SearchStrategy[type]:
-    """float32 most of the time; float16 and float64 for the backends that support them."""
-    return st.sampled_from((np.float32,) * 6 + (np.float16, np.float64))
+def float_dtypes() -> st.SearchStrategy[str]:
+    """A dtype name: float32 most of the time; float16 and float64 for the backends that support them."""
+    return st.sampled_from(("float32",) * 6 + ("float16", "float64"))
 
 
-def float_array(draws: Draws, label: str, shape: Sequence[int], dtype) -> np.ndarray:
-    """A random array of ``dtype`` with a drawn seed, scale and distribution (all labelled)."""
+def float_array(draws: Draws, label: str, shape: Sequence[int], dtype: str) -> np.ndarray:
+    """A random array of dtype ``dtype`` (a name) with a drawn seed, scale and distribution (all labelled)."""
     seed = draws(f"{label}.seed", st.integers(0, 2**32 - 1))
     scale = draws(f"{label}.scale", st.sampled_from(SCALES[dtype]))
     kind = draws(f"{label}.values", st.sampled_from(VALUE_KINDS))

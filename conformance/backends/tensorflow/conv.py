@@ -98,8 +98,7 @@ def conv_transpose(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group
     output_padding = list(output_padding or [0] * rank)
     if auto_pad == "SAME_LOWER":
         raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
-    N, C, input_shape, kernel = X.shape[0], X.shape[1], list(X.shape[2:]), list(W.shape[2:])
-    M = W.shape[1] * group
+    N, input_shape, kernel = X.shape[0], list(X.shape[2:]), list(W.shape[2:])
     x = channels_last(tf, X)
     # ONNX kernels are (C, M/group, *k); tf.nn.conv_transpose wants (*k, M/group, C/group).
     w = tf.transpose(W, [*range(2, rank + 2), 1, 0])
