@@ -135,8 +135,8 @@ def markdown(report: dict[str, Any]) -> str:
     if details:
         lines += ["", "## Details", ""]
     for r in details:
-        lines.append(f"- **{r['op']} on {r['backend']} {r['backend_version']}: {r['status']}.**"
-                     f" {_escape(r['message'])[:400]}")
+        message = "" if r["status"] == "known_divergence" else " " + _escape(r["message"])[:400]
+        lines.append(f"- **{r['op']} on {r['backend']} {r['backend_version']}: {r['status']}.**{message}")
         if r.get("counterexample"):
             example = r["counterexample"]
             lines.append(f"  Counterexample `{example['description']}`"
@@ -145,7 +145,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"  Replay: `{r['replay']}`")
         for probe in r["known_divergences"]:
             state = "reproduced" if probe["reproduced"] else "**no longer reproduces**"
-            lines.append(f"  Known divergence [{probe['id']}]({probe['link']}): {state}.")
+            lines.append(f"  Known divergence [{probe['id']}]({probe['link']}): {state}; {_escape(probe['reason'])}")
     unavailable = env.get("unavailable_backends") or {}
     if unavailable:
         lines += ["", "Unavailable backends: " + "; ".join(f"{k} ({v})" for k, v in unavailable.items()) + "."]
