@@ -1,6 +1,7 @@
 """The known-divergences manifest: real backends' documented disagreements with the specification.
 
-Each ``[[divergence]]`` entry of the TOML manifest names a backend (or a list of backend names,
+The shipped manifest is the directory ``conformance/known_divergences/``, one TOML file per
+operator family. Each ``[[divergence]]`` entry names a backend (or a list of backend names,
 for one engine reached through several backends), an operator, a condition
 on the case's features (``when``), what happens there (``status``: ``disagree`` or ``error``,
 with an optional ``message`` regular expression for errors), a reason and a link. Optional:
@@ -96,12 +97,26 @@ def _satisfies(value: Any, wanted: Any) -> bool:
 
 
 def shipped_manifest() -> Path:
-    return Path(str(resources.files("conformance") / "known_divergences.toml"))
+    return Path(str(resources.files("conformance") / "known_divergences"))
 
 
 def load_manifest(path: Path | str | None = None) -> list[KnownDivergence]:
-    """Parse and validate a manifest (the shipped one by default); ConformanceError if malformed."""
+    """Parse and validate a manifest file, or every ``*.toml`` of a directory (the shipped one by
+    default); ConformanceError if malformed, or if two entries share an id."""
     path = Path(path) if path is not None else shipped_manifest()
+    files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+    entries: list[KnownDivergence] = []
+    for file in files:
+        entries += _load_file(file)
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.id in seen:
+            raise ConformanceError(f"{path}: duplicate divergence id {entry.id!r}")
+        seen.add(entry.id)
+    return entries
+
+
+def _load_file(path: Path) -> list[KnownDivergence]:
     try:
         data = tomllib.loads(path.read_text())
     except OSError as error:
@@ -111,14 +126,7 @@ def load_manifest(path: Path | str | None = None) -> list[KnownDivergence]:
     unknown_tables = set(data) - {"divergence"}
     if unknown_tables:
         raise ConformanceError(f"{path}: unknown top-level keys {sorted(unknown_tables)}; entries are [[divergence]] tables")
-    entries, seen = [], set()
-    for number, raw in enumerate(data.get("divergence", []), start=1):
-        entry = _entry(path, number, raw)
-        if entry.id in seen:
-            raise ConformanceError(f"{path}: divergence #{number}: duplicate id {entry.id!r}")
-        seen.add(entry.id)
-        entries.append(entry)
-    return entries
+    return [_entry(path, number, raw) for number, raw in enumerate(data.get("divergence", []), start=1)]
 
 
 def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:

@@ -12,8 +12,10 @@ covers and asks for fixtures:
         certify_divergence(known_divergence)
 
 ``backend`` is parametrized over every selected backend (ids such as ``test_conv[tensorflow]``);
-an unavailable backend is skipped with the reason. ``known_divergence`` is parametrized over the
-manifest entries for the module's operators and marked as a strict expected failure.
+an unavailable backend is skipped with the reason. A test that asks for ``op`` is parametrized
+over the module's ``OPERATORS`` too (``test_pooling[MaxPool-tensorflow]``), so one test can
+certify a whole family. ``known_divergence`` is parametrized over the manifest entries for the
+module's operators and marked as a strict expected failure.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ def _status(spec: str) -> BackendStatus:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     specs = _selected_specs(metafunc.config)
+    if "op" in metafunc.fixturenames:
+        operators = getattr(metafunc.module, "OPERATORS", ())
+        metafunc.parametrize("op", operators, ids=list(operators))
     if "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", specs, ids=specs, indirect=True)
     if "known_divergence" in metafunc.fixturenames:

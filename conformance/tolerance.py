@@ -66,6 +66,7 @@ class Accumulation:
             [None if x is None else np.abs(x.astype(np.float64)) for x in case.inputs.values()],
             case.attributes,
             variants,
+            case.opset,
         ))
         if self.normwise is not None:
             magnitudes = [m + s for m, s in zip(magnitudes, self.normwise(case))]

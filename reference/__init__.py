@@ -3,25 +3,25 @@
 Each function takes ONNX's inputs positionally (``None`` for an omitted optional input) and
 ONNX's attributes as keyword arguments with ONNX's names, computes in float64, and returns the
 output (or a tuple of outputs). Functions decorated with ``with_variants`` also accept
-``variants=`` naming the other conventions found in the wild (see ``reference.variants``).
+``variants=`` naming the other conventions found in the wild (see ``reference.variants``); a
+function whose semantics changed across opsets takes ``opset=``.
+
+Each family module (``reference/conv.py``, ...) lists its functions in an ``OPERATORS`` table;
+``reference.OPERATORS`` gathers them all.
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
+import inspect
+from functools import cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from reference.conv import conv, conv_transpose
+from reference.registry import FamilyRegistry
 from reference.variants import Variant
 
-OPERATORS: Mapping[str, Callable[..., Any]] = MappingProxyType(
-    {
-        "Conv": conv,
-        "ConvTranspose": conv_transpose,
-    }
-)
+OPERATORS: Mapping[str, Callable[..., Any]] = FamilyRegistry("reference", "OPERATORS")
 
 
 def variants_of(op_type: str) -> Mapping[str, Variant]:
@@ -29,17 +29,28 @@ def variants_of(op_type: str) -> Mapping[str, Variant]:
     return getattr(OPERATORS[op_type], "variants", {})
 
 
+@cache
+def _takes_opset(function: Callable[..., Any]) -> bool:
+    return "opset" in inspect.signature(function).parameters
+
+
 def evaluate(
     op_type: str,
     inputs: Sequence[np.ndarray | None],
     attributes: Mapping[str, Any],
     variants: Iterable[str] = (),
+    opset: int | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Run one ONNX node on the reference; always returns a tuple of float64 (or exact) outputs."""
+    """Run one ONNX node on the reference; always returns a tuple of float64 (or exact) outputs.
+
+    ``opset`` reaches the functions whose semantics depend on it (they declare ``opset``).
+    """
     try:
         function = OPERATORS[op_type]
     except KeyError:
         raise KeyError(f"the reference has no operator {op_type!r}") from None
-    extra = {"variants": tuple(variants)} if variants else {}
+    extra: dict[str, Any] = {"variants": tuple(variants)} if variants else {}
+    if opset is not None and _takes_opset(function):
+        extra["opset"] = opset
     result = function(*inputs, **attributes, **extra)
     return result if isinstance(result, tuple) else (result,)

@@ -244,3 +244,6 @@ def conv_transpose(
         full[(Ellipsis, *target)] += taps[..., flat]
     Y = crop_transposed(full, begins, shape)
     return _add_bias(Y.reshape(N, group * M_per_group, *shape), B, variants)
+
+
+OPERATORS = {"Conv": conv, "ConvTranspose": conv_transpose}

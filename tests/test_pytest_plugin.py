@@ -81,3 +81,15 @@ def test_an_unavailable_backend_is_skipped_with_the_reason(suite, monkeypatch):
     result = run(suite, "--backend", "ghost", "-rs")
     result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines(["*backend ghost is unavailable: Python package 'ghost_pkg_xyz' is not installed*"])
+
+
+def test_a_family_module_certifies_every_operator_it_lists(pytester: pytest.Pytester):
+    pytester.makepyfile(test_family="""
+OPERATORS = ("Conv", "ConvTranspose")
+
+def test_family(op, backend, certify):
+    certify(op, backend)
+""")
+    result = run(pytester, "--backend", "reference", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_family?Conv-reference? PASSED*", "*test_family?ConvTranspose-reference? PASSED*"])

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import difflib
-from functools import cache
+from collections.abc import Mapping
 
 from conformance.errors import ConformanceError
 from conformance.ops.declaration import OpDeclaration
+from reference.registry import FamilyRegistry
 
-FAMILIES = ("conformance.ops.conv",)
+_DECLARATIONS = FamilyRegistry("conformance.ops", "DECLARATIONS", key=lambda d: d.op_type)
 
 
-@cache
-def declarations() -> dict[str, OpDeclaration]:
-    """Every declared operator by op_type, in declaration order."""
-    import importlib
-
-    table: dict[str, OpDeclaration] = {}
-    for family in FAMILIES:
-        for declaration in importlib.import_module(family).DECLARATIONS:
-            table[declaration.op_type] = declaration
-    return table
+def declarations() -> Mapping[str, OpDeclaration]:
+    """Every declared operator by op_type: families in module-name order, then declaration order."""
+    return _DECLARATIONS
 
 
 def get_declaration(op_type: str) -> OpDeclaration:

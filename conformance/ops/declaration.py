@@ -36,7 +36,7 @@ class OpDeclaration:
 
     def expected(self, case: Case, variants: Iterable[str] = ()) -> tuple[np.ndarray, ...]:
         """The reference outputs for ``case``, under the spec or under the named variants."""
-        return reference.evaluate(case.op_type, list(case.inputs.values()), case.attributes, variants)
+        return reference.evaluate(case.op_type, list(case.inputs.values()), case.attributes, variants, case.opset)
 
     def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
         return self.tolerance.bounds(case, variants)

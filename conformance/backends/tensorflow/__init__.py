@@ -8,23 +8,29 @@ TensorFlow is imported once, on the first run, so that merely loading the backen
 
 from __future__ import annotations
 
+import inspect
 import os
-from typing import Any, Callable
+from functools import cache
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import onnx
 
 from conformance.backends import distribution_version
 from conformance.backends.graph import run_graph
-from conformance.backends.tensorflow import conv
 from conformance.errors import Unsupported
+from reference.registry import FamilyRegistry
 
 Lowering = Callable[..., Any]
 
-LOWERINGS: dict[str, Lowering] = {
-    "Conv": conv.conv,
-    "ConvTranspose": conv.conv_transpose,
-}
+# Each module of this package lowers one family and lists its lowerings in ``LOWERINGS``; a
+# lowering takes (tf, *inputs, **attributes) and, if it declares one, ``opset=``.
+LOWERINGS: Mapping[str, Lowering] = FamilyRegistry("conformance.backends.tensorflow", "LOWERINGS")
+
+
+@cache
+def _takes_opset(lowering: Lowering) -> bool:
+    return "opset" in inspect.signature(lowering).parameters
 
 
 def import_tensorflow():
@@ -54,5 +60,6 @@ class TensorFlowBackend:
         lowering = LOWERINGS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
         if lowering is None:
             raise Unsupported(f"no TensorFlow lowering for {node.op_type}")
-        result = lowering(import_tensorflow(), *arguments, **attributes)
+        extra = {"opset": opset} if _takes_opset(lowering) else {}
+        result = lowering(import_tensorflow(), *arguments, **attributes, **extra)
         return result if isinstance(result, (list, tuple)) else [result]

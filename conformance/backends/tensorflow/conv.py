@@ -129,3 +129,6 @@ def _crop(tf, y, input_shape, kernel, strides, dilations, output_padding, auto_p
     if any(before or after for before, after in extend):
         y = tf.pad(y, [[0, 0], *extend, [0, 0]])
     return y[(slice(None), *(slice(b + e[0], b + e[0] + o) for b, o, e in zip(begins, shape, extend)), slice(None))]
+
+
+LOWERINGS = {"Conv": conv, "ConvTranspose": conv_transpose}
