@@ -76,10 +76,10 @@ def _status(spec: str) -> BackendStatus:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     specs = _selected_specs(metafunc.config)
-    if "op" in metafunc.fixturenames:
+    if _ours(metafunc, "op"):
         operators = getattr(metafunc.module, "OPERATORS", ())
         metafunc.parametrize("op", operators, ids=list(operators))
-    if "backend" in metafunc.fixturenames:
+    if _ours(metafunc, "backend"):
         metafunc.parametrize("backend", specs, ids=specs, indirect=True)
     if "known_divergence" in metafunc.fixturenames:
         operators = getattr(metafunc.module, "OPERATORS", ())
@@ -94,6 +94,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             params = [pytest.param(None, id="none", marks=pytest.mark.skip(
                 reason=f"no known divergence of {', '.join(operators) or 'these operators'} applies to the selected backends"))]
         metafunc.parametrize("known_divergence", params)
+
+
+def _ours(metafunc: pytest.Metafunc, name: str) -> bool:
+    """Whether ``name`` is an argument for this plugin to parametrize (the test does not itself)."""
+    if name not in metafunc.fixturenames:
+        return False
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
+        if name in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return False
+    return True
 
 
 @pytest.fixture(scope="session")
