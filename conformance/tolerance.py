@@ -88,3 +88,18 @@ class Exact:
 
     def describe(self) -> str:
         return "exact"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A bound written out by the operator's declaration: ``bounds(case, variants)`` returns one
+    array (or float) per output, from its own rounding-error derivation, stated in ``summary``."""
+
+    bound_function: Callable[[Case, Iterable[str]], list[np.ndarray]]
+    summary: str
+
+    def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+        return self.bound_function(case, variants)
+
+    def describe(self) -> str:
+        return self.summary
