@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -38,6 +38,8 @@ class Case:
     opset: int = 0  # 0: the operator's current definition in the installed onnx
     domain: str = ""
     draws: Mapping[str, Any] = field(default_factory=dict)  # the labelled draws that made it
+    # Shapes of outputs ONNX's shape inference leaves untyped (BatchNormalization-9's training outputs).
+    output_shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.opset:
@@ -63,7 +65,8 @@ class Case:
 
     @cached_property
     def model(self) -> onnx.ModelProto:
-        return node_model(self.op_type, self.inputs, self.attributes, self.outputs, self.opset, self.domain)
+        return node_model(self.op_type, self.inputs, self.attributes, self.outputs, self.opset, self.domain,
+                          self.output_shapes)
 
     def __repr__(self) -> str:
         return self.describe()
@@ -116,7 +119,9 @@ class Case:
         if extra:
             raise ConformanceError(f"the inputs have arrays the model does not use: {', '.join(extra)}")
         attributes = {a.name: attribute_value(a) for a in node.attribute}
-        return cls(node.op_type, inputs, attributes, tuple(node.output), opset, node.domain)
+        shapes = {o.name: tuple(d.dim_value for d in o.type.tensor_type.shape.dim) for o in graph.output
+                  if o.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in o.type.tensor_type.shape.dim)}
+        return cls(node.op_type, inputs, attributes, tuple(node.output), opset, node.domain, output_shapes=shapes)
 
 
 def node_model(
@@ -126,8 +131,13 @@ def node_model(
     outputs: tuple[str, ...],
     opset: int,
     domain: str = "",
+    output_shapes: Mapping[str, Sequence[int]] | None = None,
 ) -> onnx.ModelProto:
-    """A one-node model with typed, fully shaped inputs, at the lowest IR version that opset needs."""
+    """A one-node model with typed, fully shaped inputs, at the lowest IR version that opset needs.
+
+    Outputs are typed by ONNX's own shape inference; ``output_shapes`` shapes those it leaves
+    unshaped or untyped (these get the first input's element type).
+    """
     names = [name if array is not None else "" for name, array in inputs.items()]
     while names and not names[-1]:
         names.pop()
@@ -145,7 +155,11 @@ def node_model(
     first_type = graph_inputs[0].type.tensor_type.elem_type if graph_inputs else onnx.TensorProto.FLOAT
     for name in outputs:
         # ONNX's own shape inference types the outputs; the checker wants a shape field there.
-        model.graph.output.append(inferred.get(name) or helper.make_tensor_value_info(name, first_type, None))
+        found, shape = inferred.get(name), (output_shapes or {}).get(name)
+        if found is None or (shape is not None and not found.type.tensor_type.HasField("shape")):
+            elem_type = found.type.tensor_type.elem_type if found is not None else first_type
+            found = helper.make_tensor_value_info(name, elem_type, shape)
+        model.graph.output.append(found)
     return model
 
 

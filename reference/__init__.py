@@ -30,8 +30,8 @@ def variants_of(op_type: str) -> Mapping[str, Variant]:
 
 
 @cache
-def _takes_opset(function: Callable[..., Any]) -> bool:
-    return "opset" in inspect.signature(function).parameters
+def _takes(function: Callable[..., Any], parameter: str) -> bool:
+    return parameter in inspect.signature(function).parameters
 
 
 def evaluate(
@@ -40,17 +40,25 @@ def evaluate(
     attributes: Mapping[str, Any],
     variants: Iterable[str] = (),
     opset: int | None = None,
+    outputs: int | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Run one ONNX node on the reference; always returns a tuple of float64 (or exact) outputs.
 
     ``opset`` reaches the functions whose semantics depend on it (they declare ``opset``).
+    ``outputs`` is how many outputs the node lists: it reaches the functions whose semantics
+    depend on it (they declare ``outputs``: BatchNormalization before opset 14 trains when it
+    lists its optional outputs), and only that many are returned (a function may compute its
+    optional outputs whether or not they are asked for).
     """
     try:
         function = OPERATORS[op_type]
     except KeyError:
         raise KeyError(f"the reference has no operator {op_type!r}") from None
     extra: dict[str, Any] = {"variants": tuple(variants)} if variants else {}
-    if opset is not None and _takes_opset(function):
+    if opset is not None and _takes(function, "opset"):
         extra["opset"] = opset
+    if outputs is not None and _takes(function, "outputs"):
+        extra["outputs"] = outputs
     result = function(*inputs, **attributes, **extra)
-    return result if isinstance(result, tuple) else (result,)
+    result = result if isinstance(result, tuple) else (result,)
+    return result if outputs is None else result[:outputs]

@@ -45,7 +45,13 @@ def test_every_drawn_case_is_a_valid_onnx_call_the_reference_can_judge(declarati
     @settings(profile_settings("ci", examples=100))
     @given(declaration.cases())
     def check(case):
-        onnx.checker.check_model(case.model, full_check=True)
+        try:
+            onnx.checker.check_model(case.model, full_check=True)
+        except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+            # Only where the declaration documents that ONNX's checker rejects a valid call.
+            features = declaration.features(case)
+            if not any(caveat.excuses(features, str(error)) for caveat in declaration.checker_caveats):
+                raise
         declaration.expected(case)
         declaration.bounds(case)
 
