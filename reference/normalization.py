@@ -65,6 +65,12 @@ WINDOW_TORCH_EVEN = Variant(
     " [c - size/2 + 1, c + size/2]",
     "https://github.com/pytorch/pytorch/issues/75722",
 )
+STD_WITHOUT_EPSILON = Variant(
+    "std_without_epsilon",
+    "divides by the standard deviation alone, without the 1e-9 of the function body: the doc string's"
+    " formula, which onnxruntime's kernel follows (a constant slice gives 0/0)",
+    "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/tensor/mean_variance_normalization.cc",
+)
 BATCH_NORM_VARIANTS = (
     EPS_OUTSIDE_SQRT, MOMENTUM_COMPLEMENT, UNBIASED_BATCH_VARIANCE, UNBIASED_RUNNING_VARIANCE, SAVED_INV_STD,
 )
@@ -345,7 +351,9 @@ def group_normalization(
     return scale.reshape(shape) * normalized + bias.reshape(shape)
 
 
-def mean_variance_normalization(X: np.ndarray, *, axes: Sequence[int] = (0, 2, 3)) -> np.ndarray:
+@with_variants(STD_WITHOUT_EPSILON)
+def mean_variance_normalization(X: np.ndarray, *, axes: Sequence[int] = (0, 2, 3),
+                                variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = (X - E[X]) / (sqrt(E[(X - E[X])^2]) + 1e-9), the moments over ``axes``.
 
     The 1e-9 added to the standard deviation is the operator's function body's, which ONNX's own
@@ -357,7 +365,9 @@ def mean_variance_normalization(X: np.ndarray, *, axes: Sequence[int] = (0, 2, 3
         raise ValueError(f"axes must name distinct axes of X, got {list(axes)}")
     axes = normalized
     mean, variance = moments(X, axes)
-    return (X - mean) / (np.sqrt(variance) + MVN_EPSILON)
+    epsilon = 0.0 if "std_without_epsilon" in variants else MVN_EPSILON
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (X - mean) / (np.sqrt(variance) + epsilon)
 
 
 def lp_normalization(input: np.ndarray, *, axis: int = -1, p: int = 2) -> np.ndarray:

@@ -79,7 +79,7 @@ def _sizes(d: Draws, label: str, count: int, others: int, low: int = 1, high: in
 
 
 def grouped_values(d: Draws, label: str, shape: Sequence[int], group_axes: Sequence[int], dtype: str,
-                   epsilon: float) -> np.ndarray:
+                   epsilon: float, ratios: Sequence[int] | None = None) -> np.ndarray:
     """``mean_g + std_g * noise``: each group (a position on ``group_axes``) its own mean and spread.
 
     The spread is drawn relative to epsilon (``label.variance_to_epsilon``, a power of ten) and
@@ -87,7 +87,7 @@ def grouped_values(d: Draws, label: str, shape: Sequence[int], group_axes: Seque
     factor of two. ``label.values`` picks the noise: normal, uniform, or two-valued (+-1).
     """
     seed = d(f"{label}.seed", st.integers(0, 2**32 - 1))
-    ratio = d(f"{label}.variance_to_epsilon", st.sampled_from(VARIANCE_TO_EPSILON[dtype]))
+    ratio = d(f"{label}.variance_to_epsilon", st.sampled_from(ratios or VARIANCE_TO_EPSILON[dtype]))
     offset = d(f"{label}.mean_to_std", st.sampled_from(MEAN_TO_STD[dtype]))
     kind = d(f"{label}.values", st.sampled_from(("normal", "uniform", "two_valued")))
     rng = np.random.default_rng(seed)
@@ -394,11 +394,27 @@ def lrn_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     return Case("LRN", {"X": X}, attributes, draws=d.record)
 
 
+def lrn_denominator_range(case: Case) -> float:
+    """The largest ratio, at one (n, d1, ..., dk), between two channels' ``bias + alpha/size * square_sum``.
+
+    A backend that slides a running sum along the channels (adding the square entering the window,
+    subtracting the one leaving it, as Caffe does) carries the rounding errors of its largest sums
+    into its smallest ones; this ratio says how much that can cost.
+    """
+    X = case.inputs["X"].astype(np.float64)
+    a = case.attributes
+    size = int(a["size"])
+    alpha, bias = float32_attribute(a.get("alpha", 1e-4)), float32_attribute(a.get("bias", 1.0))
+    t = bias + alpha / size * lrn_square_sum(X, size)
+    return float((t.max(axis=1) / t.min(axis=1)).max()) if t.size else 1.0
+
+
 def lrn_features(case: Case) -> dict[str, Any]:
     X = case.inputs["X"]
     size = case.attributes["size"]
     C = X.shape[1]
     return {
+        "denominator_range": lrn_denominator_range(case),
         **_common_features(case, X), **_channel_features(X),
         "size": size,
         "even_size": size % 2 == 0,
@@ -673,9 +689,10 @@ GROUP_NORM_CORNERS = IMAGE_CORNERS + ("opset=18", "opset=21", "one_group", "inst
 
 # --- MeanVarianceNormalization ------------------------------------------------------------------
 
-# MVN has no epsilon: spreads are drawn as powers of ten times this, down to standard deviations
-# of 1e-6 where the 1e-9 added to them shows in float64.
-MVN_SPREAD_BASE = 1e-6
+# MVN has no epsilon: variances are drawn as powers of ten, standard deviations from 1e-6 (where
+# the 1e-9 added to them shows) to 10.
+MVN_SPREAD_BASE = 1.0
+MVN_VARIANCES = (-12, -10, -8, -6, -4, -2, 0, 2)
 
 
 @st.composite
@@ -694,7 +711,7 @@ def mean_variance_normalization_cases(draw, pins: Mapping[str, Any] | None = Non
         negative = d("negative_axes", st.booleans())
         axes = [a - rank if negative and i % 2 == 0 else a for i, a in enumerate(chosen)]
     kept = tuple(a for a in range(rank) if a not in {x % rank for x in axes})
-    X = grouped_values(d, "X", shape, kept, dtype, MVN_SPREAD_BASE)
+    X = grouped_values(d, "X", shape, kept, dtype, MVN_SPREAD_BASE, MVN_VARIANCES)
     attributes = {} if default_axes and not d("explicit_defaults", st.booleans()) else {"axes": axes}
     return Case("MeanVarianceNormalization", {"X": X}, attributes, draws=d.record, output_shapes={"Y": X.shape})
 
@@ -706,9 +723,11 @@ def _mvn_axes(case: Case) -> tuple[np.ndarray, tuple[int, ...]]:
 
 def mean_variance_normalization_features(case: Case) -> dict[str, Any]:
     X, axes = _mvn_axes(case)
+    _, variance = moments(X.astype(np.float64), axes)
     return _corner_flags({
         **_common_features(case, X), **_channel_features(X),
         **_statistics_features(X, axes, MVN_SPREAD_BASE),
+        "min_std": float(np.sqrt(variance.min())),
         "default_axes": "axes" not in case.attributes,
         "negative_axes": any(a < 0 for a in case.attributes.get("axes", ())),
         "axes_count": len(axes),
@@ -719,7 +738,8 @@ def mean_variance_normalization_bounds(case: Case, variants: Iterable[str] = ())
     X, axes = _mvn_axes(case)
     p = _own_precisions(X)
     stats = nb.computed_statistics(X, axes, p)
-    r, rho = nb.inverse_std_error(stats, MVN_EPSILON, p, eps_outside_sqrt=True)
+    epsilon = 0.0 if "std_without_epsilon" in frozenset(variants) else MVN_EPSILON
+    r, rho = nb.inverse_std_error(stats, epsilon, p, eps_outside_sqrt=True)
     _, z_error = nb.standardized_error(X, stats, r, rho, p)
     return [z_error + 2 * p.tiny_output]
 

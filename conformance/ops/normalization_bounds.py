@@ -198,7 +198,8 @@ def standardized_error(X: np.ndarray, stats: Statistics, r: np.ndarray, rho: np.
     with np.errstate(invalid="ignore", over="ignore"):
         grown = (1 + rho) * (1 + u)
         error = r * (centering * grown + np.abs(deviation) * (grown - 1))
-    return deviation * r, np.where(np.isnan(error), np.inf, error)
+        z = deviation * r
+    return z, np.where(np.isnan(error), np.inf, error)
 
 
 def affine_error(z: np.ndarray, z_error: np.ndarray, scale: np.ndarray | float, bias: np.ndarray | float,
