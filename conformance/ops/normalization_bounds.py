@@ -67,9 +67,10 @@ u)``. A power computed as ``exp(-beta * log t)`` (or a libm pow within an ulp) a
 ``u * (2 * beta * |ln t| + beta + 1)`` to the exponent and one rounding; the product with x one more:
 ``|y^ - y| <= |y| * ((1 - rho_t)^-beta * exp(u * (2 beta |ln t| + beta + 1)) * (1 + gamma(2, u)) - 1)``.
 
-**LpNormalization** ``y = x / ||x||_p``: the norm is a sum of n nonnegative terms (``gamma(n, u)``),
-then a square root for p = 2, then a division (with the same reciprocal-square-root allowance):
-relative bounds. Where the norm is zero the output is exactly zero.
+**LpNormalization** ``y = x / ||x||_p``: the norm is a sum S of n nonnegative terms (``gamma(n, u)``,
+plus ``n * tiny / S`` for squares that underflow), then a square root for p = 2, then a division
+(with the same reciprocal-square-root allowance): relative bounds. Where the norm is zero the
+output is exactly zero.
 
 **RMSNormalization** ``y = scale * x / sqrt(mean(x^2) + eps)``: the mean of squares is a sum of n
 nonnegative terms and a division (``gamma(n + 2, u_s)``), then as above with ``D_j = u_n * |x_j|``
@@ -235,8 +236,11 @@ def lrn_error(Y: np.ndarray, t: np.ndarray, size: int, beta: float, u: float) ->
     return np.where(np.isnan(bound), np.inf, bound)
 
 
-def relative_error_of_quotient(n: int, square_root: bool, u: float) -> float:
-    """Relative error bound of ``x / (sum of n nonnegative terms)`` (or of its square root)."""
-    if square_root:
-        return (1 - gamma(n, u)) ** -0.5 * (1 + gamma(3, u)) - 1 if gamma(n, u) < 1 else float("inf")
-    return (1 - gamma(n, u)) ** -1 * (1 + gamma(2, u)) - 1 if gamma(n, u) < 1 else float("inf")
+def relative_error_of_quotient(sum_error: np.ndarray, square_root: bool, u: float) -> np.ndarray:
+    """Relative error bound of ``x / S`` (or ``x / sqrt(S)``) for a sum S computed ``sum_error`` relatively off."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if square_root:
+            relative = (1 - sum_error) ** -0.5 * (1 + gamma(3, u)) - 1
+        else:
+            relative = (1 - sum_error) ** -1.0 * (1 + gamma(2, u)) - 1
+    return np.where(sum_error < 1, relative, np.inf)
