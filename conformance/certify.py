@@ -224,13 +224,18 @@ def probe_divergence(
     budget = settings(settings_, max_examples=max(PROBE_DRAWS_FACTOR * settings_.max_examples, PROBE_DRAWS_MINIMUM))
     runs = max(PROBE_RUNS_FACTOR * settings_.max_examples, PROBE_RUNS_MINIMUM)
 
+    witnessed = False
+
     def check(case: Case) -> None:
-        nonlocal examples
-        if examples >= runs or not divergence.matches(declaration.features(case)):
+        nonlocal examples, witnessed
+        # The run limit bounds the search; once a witness is found, Hypothesis's shrinking and its
+        # final replay must still run the backend, or the witness would look flaky.
+        if (examples >= runs and not witnessed) or not divergence.matches(declaration.features(case)):
             return
         outcome = run_example(declaration, backend, case)
         examples += outcome.status != "unsupported"
         if divergence.reproduced_by(outcome.status, outcome.message):
+            witnessed = True
             raise _Failure(case, outcome)
 
     failure = _search(declaration.cases(pins=divergence.pins()), check, budget, seed)
