@@ -344,7 +344,8 @@ def group_normalization(
     for name, operand in (("scale", scale), ("bias", bias)):
         if operand.shape != (per,):
             unit = "group" if opset < 21 else "channel"
-            raise ValueError(f"GroupNormalization-{opset} takes one {name} per {unit}: shape [{per}], got {list(operand.shape)}")
+            raise ValueError(f"GroupNormalization-{opset} takes one {name} per {unit}: shape [{per}],"
+                             f" got {list(operand.shape)}")
     if opset < 21:  # channel c belongs to group c // (C / num_groups)
         scale, bias = np.repeat(scale, C // num_groups), np.repeat(bias, C // num_groups)
     shape = (C,) + (1,) * (X.ndim - 2)

@@ -185,7 +185,7 @@ def test_float_attributes_are_read_as_float32():
     (lambda: group_normalization(np.ones((1, 3, 2)), np.ones(3), np.ones(3), num_groups=2), "must divide"),
     (lambda: group_normalization(np.ones((1, 4, 2)), np.ones(4), np.ones(4), num_groups=2, opset=18),
      "one scale per group"),
-    (lambda: batch_normalization(np.ones((2, 3)), np.ones(2), np.ones(3), np.ones(3), np.ones(3)), "scale must have shape"),
+    (lambda: batch_normalization(np.ones((2, 3)), np.ones(2), *(np.ones(3),) * 3), "scale must have shape"),
     (lambda: mean_variance_normalization(np.ones((2, 3)), axes=[0, -2]), "distinct axes"),
     (lambda: lp_normalization(np.ones(3), p=3), "p must be 1 or 2"),
     (lambda: batch_normalization(np.ones((2, 3)), *(np.ones(3),) * 4, variants=("no_such",)), "unknown variant"),

@@ -27,8 +27,9 @@ class CheckerCaveat:
     """A valid call that ``onnx.checker.check_model(full_check=True)`` rejects because of ONNX itself
     (a deprecated operator version, a function body that does not expand with a default attribute).
 
-    ``when`` maps features to the values they must equal; ``message`` is a regular expression
-    the checker's error must match. The strategy self-tests accept such a rejection only there.
+    ``when`` maps features to the value they must equal (or a list of values); ``message`` is a
+    regular expression the checker's error must match. The strategy self-tests accept such a
+    rejection only there.
     """
 
     when: Mapping[str, Any]
@@ -37,7 +38,9 @@ class CheckerCaveat:
     link: str
 
     def excuses(self, features: Mapping[str, Any], error: str) -> bool:
-        return all(features.get(k) == v for k, v in self.when.items()) and re.search(self.message, error) is not None
+        matches = all(features.get(k) in v if isinstance(v, (list, tuple)) else features.get(k) == v
+                      for k, v in self.when.items())
+        return matches and re.search(self.message, error) is not None
 
 
 @dataclass(frozen=True)

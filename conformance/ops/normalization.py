@@ -57,11 +57,6 @@ MOMENTA = (0.9, 0.99, 0.1, 0.7, 0.0, 1.0)  # 0.5 would make momentum and 1 - mom
 # --- shared draws -------------------------------------------------------------------------------
 
 
-def _float32(value: float) -> float:
-    """A float attribute value exactly as the model stores it (float32), so cases say what backends read."""
-    return float32_attribute(value)
-
-
 def _attributes(d: Draws, values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The attributes, with default values spelt out or left implicit (both forms are drawn)."""
     explicit = d("explicit_defaults", st.booleans())
@@ -69,7 +64,8 @@ def _attributes(d: Draws, values: Mapping[str, Any], defaults: Mapping[str, Any]
 
 
 def _epsilon(d: Draws, dtype: str) -> float:
-    return _float32(d("epsilon", st.sampled_from(EPSILONS[dtype])))
+    """An epsilon for ``dtype``, as the float32 value the model stores (so cases say what backends read)."""
+    return float32_attribute(d("epsilon", st.sampled_from(EPSILONS[dtype])))
 
 
 def _sizes(d: Draws, label: str, count: int, others: int, low: int = 1, high: int = 8) -> list[int]:
@@ -202,6 +198,8 @@ BATCH_NORM_OPSETS = (15, 15, 15, 14, 9, 7)
 
 @st.composite
 def batch_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """BatchNormalization calls: opsets 7 (spatial 0 and 1), 9 (one or five outputs), 14 and 15, inference
+    and training, 1-D to 5-D, mixed parameter types at 14 and 15."""
     d = Draws(draw, pins)
     opset = d("opset", st.sampled_from(BATCH_NORM_OPSETS))
     training = d("training", st.booleans())
@@ -229,9 +227,9 @@ def batch_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Ca
     scale = affine_operand(d, "scale", parameter_shape, parameter_dtype)
     B = affine_operand(d, "B", parameter_shape, parameter_dtype, ("offset", "offset", "zeros"))
     input_mean, input_var = _running_statistics(d, X, spatial, statistics_dtype, training)
-    momentum = _float32(d("momentum", st.sampled_from(MOMENTA))) if training else None
+    momentum = float32_attribute(d("momentum", st.sampled_from(MOMENTA))) if training else None
     values: dict[str, Any] = {"epsilon": epsilon, "momentum": momentum}
-    defaults: dict[str, Any] = {"epsilon": _float32(1e-5), "momentum": _float32(0.9)}
+    defaults: dict[str, Any] = {"epsilon": float32_attribute(1e-5), "momentum": float32_attribute(0.9)}
     if opset >= 14:
         values["training_mode"], defaults["training_mode"] = int(training), 0
     if opset < 9:
@@ -279,6 +277,8 @@ def _batch_norm_mode(case: Case) -> tuple[bool, bool]:
 
 
 def batch_normalization_features(case: Case) -> dict[str, Any]:
+    """Mode, layout, types, and the statistics that decide where conventions show (variance against
+    epsilon, mean against spread)."""
     X, scale, B, mean, var = _batch_norm_arrays(case)
     training, spatial = _batch_norm_mode(case)
     epsilon = case.attributes.get("epsilon", 1e-5)
@@ -373,6 +373,8 @@ LRN_SCALES = {"float16": (1.0, 0.1, 4.0), "float32": (1.0, 0.1, 10.0, 100.0), "f
 
 @st.composite
 def lrn_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """LRN calls: sizes 1 to 9, channel counts below, at and above the size, alpha over five decades,
+    2-D to 5-D."""
     d = Draws(draw, pins)
     dtype = d("dtype", float_dtypes())
     rank = d("rank", st.sampled_from((2, 3, 4, 4, 4, 5)))
@@ -388,12 +390,10 @@ def lrn_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     noise = {"normal": rng.standard_normal, "uniform": lambda s: rng.uniform(-1, 1, s)}.get(
         kind, lambda s: rng.integers(-4, 5, s).astype(np.float64))(shape)
     X = (noise * scale).astype(dtype)
-    attributes = _attributes(
-        d,
-        {"size": size, "alpha": _float32(d("alpha", st.sampled_from(LRN_ALPHAS))),
-         "beta": _float32(d("beta", st.sampled_from(LRN_BETAS))), "bias": _float32(d("bias", st.sampled_from(LRN_BIASES)))},
-        {"alpha": _float32(1e-4), "beta": 0.75, "bias": 1.0},
-    )
+    alpha, beta, bias = (float32_attribute(d(name, st.sampled_from(choices)))
+                         for name, choices in (("alpha", LRN_ALPHAS), ("beta", LRN_BETAS), ("bias", LRN_BIASES)))
+    attributes = _attributes(d, {"size": size, "alpha": alpha, "beta": beta, "bias": bias},
+                             {"alpha": float32_attribute(1e-4), "beta": 0.75, "bias": 1.0})
     return Case("LRN", {"X": X}, attributes, draws=d.record)
 
 
@@ -413,6 +413,7 @@ def lrn_denominator_range(case: Case) -> float:
 
 
 def lrn_features(case: Case) -> dict[str, Any]:
+    """Window size and parity, clipping, attributes, and the spread of the denominators along the channels."""
     X = case.inputs["X"]
     size = case.attributes["size"]
     C = X.shape[1]
@@ -429,6 +430,7 @@ def lrn_features(case: Case) -> dict[str, Any]:
 
 
 def lrn_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """A relative bound on each output (the LRN paragraph of normalization_bounds)."""
     variants = frozenset(variants)
     X = case.inputs["X"].astype(np.float64)
     a = case.attributes
@@ -461,7 +463,8 @@ def _normalized_shape_operand(d: Draws, label: str, shape: Sequence[int], axis: 
     return normalized
 
 
-def _row_shape(d: Draws, dtype: str) -> tuple[list[int], int]:
+def _row_shape(d: Draws) -> tuple[list[int], int]:
+    """The shape of X and the first normalized axis, for the operators that normalize trailing axes."""
     rank = d("rank", st.sampled_from((1, 2, 3, 3, 4, 5)))
     shape = _sizes(d, "shape", rank, 1, low=1, high=8 if rank > 2 else 24)
     axis = d("axis", st.integers(-rank, rank - 1))
@@ -470,19 +473,21 @@ def _row_shape(d: Draws, dtype: str) -> tuple[list[int], int]:
 
 @st.composite
 def layer_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """LayerNormalization calls: any axis (negative too), Scale and B broadcast, one to three outputs."""
     d = Draws(draw, pins)
     dtype = d("dtype", float_dtypes())
-    shape, axis = _row_shape(d, dtype)
+    shape, axis = _row_shape(d)
     positive = axis % len(shape)
     epsilon = _epsilon(d, dtype)
     X = grouped_values(d, "X", shape, tuple(range(positive)), dtype, epsilon)
     Scale = affine_operand(d, "Scale", _normalized_shape_operand(d, "Scale", shape, positive), dtype)
     B = None
     if d("has_bias", st.booleans()):
-        B = affine_operand(d, "B", _normalized_shape_operand(d, "B", shape, positive), dtype, ("offset", "offset", "zeros"))
+        B_shape = _normalized_shape_operand(d, "B", shape, positive)
+        B = affine_operand(d, "B", B_shape, dtype, ("offset", "offset", "zeros"))
     outputs = ("Y", "Mean", "InvStdDev")[: d("outputs", st.integers(1, 3))]
     attributes = _attributes(d, {"axis": axis, "epsilon": epsilon, "stash_type": 1},
-                             {"axis": -1, "epsilon": _float32(1e-5), "stash_type": 1})
+                             {"axis": -1, "epsilon": float32_attribute(1e-5), "stash_type": 1})
     return Case("LayerNormalization", {"X": X, "Scale": Scale, "B": B}, attributes, outputs, draws=d.record,
                 output_shapes={"Y": X.shape})
 
@@ -494,6 +499,7 @@ def _row_axes(case: Case) -> tuple[np.ndarray, tuple[int, ...]]:
 
 
 def layer_normalization_features(case: Case) -> dict[str, Any]:
+    """Axis, outputs, broadcasting, and the row statistics."""
     X, axes = _row_axes(case)
     epsilon = case.attributes.get("epsilon", 1e-5)
     return _corner_flags({
@@ -509,6 +515,7 @@ def layer_normalization_features(case: Case) -> dict[str, Any]:
 
 
 def layer_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """Bounds for Y, Mean and InvStdDev, stage one in float32 (stash_type 1)."""
     X, axes = _row_axes(case)
     p = _stash_precisions(X)
     stats = nb.computed_statistics(X, axes, p)
@@ -532,19 +539,21 @@ LAYER_NORM_CORNERS = (
 
 @st.composite
 def rms_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """RMSNormalization calls: any axis, scale broadcast."""
     d = Draws(draw, pins)
     dtype = d("dtype", float_dtypes())
-    shape, axis = _row_shape(d, dtype)
+    shape, axis = _row_shape(d)
     positive = axis % len(shape)
     epsilon = _epsilon(d, dtype)
     X = grouped_values(d, "X", shape, tuple(range(positive)), dtype, epsilon)
     scale = affine_operand(d, "scale", _normalized_shape_operand(d, "scale", shape, positive), dtype)
     attributes = _attributes(d, {"axis": axis, "epsilon": epsilon, "stash_type": 1},
-                             {"axis": -1, "epsilon": _float32(1e-5), "stash_type": 1})
+                             {"axis": -1, "epsilon": float32_attribute(1e-5), "stash_type": 1})
     return Case("RMSNormalization", {"X": X, "scale": scale}, attributes, draws=d.record, output_shapes={"Y": X.shape})
 
 
 def rms_normalization_features(case: Case) -> dict[str, Any]:
+    """Axis, broadcasting, and the mean square against epsilon."""
     X, axes = _row_axes(case)
     epsilon = case.attributes.get("epsilon", 1e-5)
     mean_square = np.square(X.astype(np.float64)).mean(axis=axes)
@@ -560,6 +569,7 @@ def rms_normalization_features(case: Case) -> dict[str, Any]:
 
 
 def rms_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """A bound on Y: float32 mean of squares and reciprocal square root, then the scale."""
     X, axes = _row_axes(case)
     p = _stash_precisions(X)
     x = X.astype(np.float64)
@@ -589,6 +599,7 @@ def _image_shape(d: Draws, C: int, ranks=(3, 3, 4, 4, 5)) -> list[int]:
 
 @st.composite
 def instance_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """InstanceNormalization calls: 3-D to 5-D, N != C, C = 1, spatial size 1."""
     d = Draws(draw, pins)
     dtype = d("dtype", float_dtypes())
     C = d("C", st.integers(1, 6))
@@ -597,11 +608,12 @@ def instance_normalization_cases(draw, pins: Mapping[str, Any] | None = None) ->
     X = grouped_values(d, "X", shape, (0, 1), dtype, epsilon)
     scale = affine_operand(d, "scale", [C], dtype)
     B = affine_operand(d, "B", [C], dtype, ("offset", "offset", "zeros"))
-    attributes = _attributes(d, {"epsilon": epsilon}, {"epsilon": _float32(1e-5)})
+    attributes = _attributes(d, {"epsilon": epsilon}, {"epsilon": float32_attribute(1e-5)})
     return Case("InstanceNormalization", {"input": X, "scale": scale, "B": B}, attributes, ("output",), draws=d.record)
 
 
 def instance_normalization_features(case: Case) -> dict[str, Any]:
+    """Layout and the statistics of each instance and channel."""
     X = case.inputs["input"]
     epsilon = case.attributes.get("epsilon", 1e-5)
     return _corner_flags({
@@ -612,13 +624,15 @@ def instance_normalization_features(case: Case) -> dict[str, Any]:
 
 
 def instance_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """A bound on the output: statistics per instance and channel in X's type."""
     X, scale, B = case.inputs.values()
     p = _own_precisions(X, scale, B)
     stats = nb.computed_statistics(X, tuple(range(2, X.ndim)), p)
     r, rho = nb.inverse_std_error(stats, float32_attribute(case.attributes.get("epsilon", 1e-5)), p)
     z, z_error = nb.standardized_error(X, stats, r, rho, p)
     shape = (1, -1) + (1,) * (X.ndim - 2)
-    return [nb.affine_error(z, z_error, scale.astype(np.float64).reshape(shape), B.astype(np.float64).reshape(shape), p)]
+    scale, B = (a.astype(np.float64).reshape(shape) for a in (scale, B))
+    return [nb.affine_error(z, z_error, scale, B, p)]
 
 
 IMAGE_CORNERS = (
@@ -630,6 +644,7 @@ IMAGE_CORNERS = (
 
 @st.composite
 def group_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """GroupNormalization calls at opsets 18 (scale per group) and 21 (per channel)."""
     d = Draws(draw, pins)
     opset = d("opset", st.sampled_from((18, 21)))
     dtype = d("dtype", float_dtypes())
@@ -644,7 +659,7 @@ def group_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Ca
     scale = affine_operand(d, "scale", [per], dtype)
     bias = affine_operand(d, "bias", [per], dtype, ("offset", "offset", "zeros"))
     values: dict[str, Any] = {"num_groups": num_groups, "epsilon": epsilon}
-    defaults: dict[str, Any] = {"epsilon": _float32(1e-5)}
+    defaults: dict[str, Any] = {"epsilon": float32_attribute(1e-5)}
     if opset >= 21:
         values["stash_type"], defaults["stash_type"] = 1, 1
     attributes = _attributes(d, values, defaults)
@@ -658,6 +673,7 @@ def _groups(case: Case) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_normalization_features(case: Case) -> dict[str, Any]:
+    """Groups, layout and the statistics of each instance and group."""
     X, grouped = _groups(case)
     epsilon = case.attributes.get("epsilon", 1e-5)
     G = case.attributes["num_groups"]
@@ -673,6 +689,7 @@ def group_normalization_features(case: Case) -> dict[str, Any]:
 
 
 def group_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """A bound on Y: X's type at opset 18, float32 stage one (stash_type) at 21."""
     X, grouped = _groups(case)
     scale, bias = (case.inputs[k].astype(np.float64) for k in ("scale", "bias"))
     p = _stash_precisions(X) if case.opset >= 21 else _own_precisions(X, case.inputs["scale"])
@@ -700,6 +717,7 @@ MVN_VARIANCES = (-12, -10, -8, -6, -4, -2, 0, 2)
 
 @st.composite
 def mean_variance_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """MeanVarianceNormalization calls: default axes [0, 2, 3] or any subset (negative too)."""
     d = Draws(draw, pins)
     dtype = d("dtype", float_dtypes())
     rank = d("rank", st.sampled_from((2, 3, 4, 4, 4, 5)))
@@ -725,6 +743,7 @@ def _mvn_axes(case: Case) -> tuple[np.ndarray, tuple[int, ...]]:
 
 
 def mean_variance_normalization_features(case: Case) -> dict[str, Any]:
+    """Axes and the statistics of each slice, its smallest standard deviation included."""
     X, axes = _mvn_axes(case)
     _, variance = moments(X.astype(np.float64), axes)
     return _corner_flags({
@@ -738,6 +757,7 @@ def mean_variance_normalization_features(case: Case) -> dict[str, Any]:
 
 
 def mean_variance_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """A bound on Y = (X - mean) / (std + 1e-9): the square root's perturbation, then a division."""
     X, axes = _mvn_axes(case)
     p = _own_precisions(X)
     stats = nb.computed_statistics(X, axes, p)
@@ -758,6 +778,7 @@ MVN_CORNERS = (
 
 @st.composite
 def lp_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    """LpNormalization calls: p 1 and 2, any axis, zero vectors, norms below 1e-6."""
     d = Draws(draw, pins)
     dtype = d("dtype", float_dtypes())
     rank = d("rank", st.sampled_from((1, 2, 2, 3, 4)))
@@ -781,6 +802,7 @@ def lp_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
 
 
 def lp_normalization_features(case: Case) -> dict[str, Any]:
+    """p, axis, zero vectors, the smallest nonzero norm, signs."""
     X = case.inputs["input"]
     axis = case.attributes.get("axis", -1)
     x = X.astype(np.float64)
@@ -801,6 +823,8 @@ def lp_normalization_features(case: Case) -> dict[str, Any]:
 
 
 def lp_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
+    """A relative bound: a sum of nonnegative terms (underflow counted), a square root for p = 2,
+    a division."""
     X = case.inputs["input"]
     axis = case.attributes.get("axis", -1) % X.ndim
     p = case.attributes.get("p", 2)
@@ -882,7 +906,12 @@ DECLARATIONS = (
             {"default_axes": True}, "One and only one of the attributes 'value'",
             "the function body reads Constant<value_ints = @axes>; with axes left at its default the"
             " Constant gets no value, so strict shape inference of the expanded body fails",
-            "https://github.com/onnx/onnx/blob/main/onnx/defs/nn/defs.cc"),),
+            "https://github.com/onnx/onnx/blob/main/onnx/defs/nn/defs.cc"),
+            CheckerCaveat(
+                {"dtype": ["float16", "float64"]}, "has inconsistent type",
+                "the function body adds a float32 Constant (1e-9) to the standard deviation, so the expanded"
+                " body is ill-typed for float16 and float64, which the schema allows",
+                "https://github.com/onnx/onnx/blob/main/onnx/defs/nn/defs.cc")),
     ),
     OpDeclaration(
         op_type="LpNormalization",
