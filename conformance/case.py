@@ -29,7 +29,11 @@ def current_opset(op_type: str, domain: str = "") -> int:
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One operator call. ``inputs`` is ordered as the node's inputs; ``None`` omits an optional one."""
+    """One operator call. ``inputs`` is ordered as the node's inputs; ``None`` omits an optional one.
+
+    The input arrays are made read-only: backends receive the very arrays the reference reads,
+    and a backend that writes into its inputs fails loudly instead of skewing the verdict.
+    """
 
     op_type: str
     inputs: Mapping[str, np.ndarray | None]
