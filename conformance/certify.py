@@ -28,7 +28,7 @@ from hypothesis import seed as hypothesis_seed
 
 from conformance.backends import Backend, spec_of
 from conformance.case import Case, save_case
-from conformance.compare import Verdict, compare
+from conformance.compare import Verdict
 from conformance.diagnosis import diagnose_all
 from conformance.divergences import KnownDivergence
 from conformance.errors import Unsupported
@@ -63,7 +63,7 @@ def run_example(declaration: OpDeclaration, backend: Backend, case: Case) -> Out
         return Outcome("error", message=_error_message(error))
     if not isinstance(outputs, (list, tuple)):
         return Outcome("error", message=f"run() returned {type(outputs).__name__}; a list of arrays is the contract")
-    verdict = compare(outputs, expected, declaration.bounds(case), case.output_dtypes, case.outputs)
+    verdict = declaration.verdict(case, outputs, expected=expected)
     return Outcome("agree" if verdict.ok else "disagree", verdict, verdict.message, outputs)
 
 
