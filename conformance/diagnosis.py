@@ -53,7 +53,8 @@ def explains(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarra
         rounding, bits = OPERAND_PRECISIONS[candidate]
         if case.dtype.kind != "f" or bits >= np.finfo(case.dtype).nmant + 1:
             return False
-        case = replace(case, inputs={k: None if v is None else rounding(v) for k, v in case.inputs.items()})
+        # np.asarray: arithmetic on a 0-d array gives a NumPy scalar, which a Case cannot hold
+        case = replace(case, inputs={k: None if v is None else np.asarray(rounding(v)) for k, v in case.inputs.items()})
         variants: tuple[str, ...] = ()
     else:
         variants = tuple(candidate.split("+"))

@@ -229,7 +229,7 @@ _ERF = np.frompyfunc(math.erf, 1, 1)
 
 def erf(input):
     """output = erf(input) = 2/sqrt(pi) * integral from 0 to input of exp(-t^2) dt."""
-    return _ERF(_unary_float("Erf", input)).astype(np.float64)
+    return np.asarray(_ERF(_unary_float("Erf", input)), dtype=np.float64)
 
 
 def abs(X, *, consumed_inputs=None):
