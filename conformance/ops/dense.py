@@ -260,6 +260,8 @@ def dropout_features(case: Case) -> dict[str, Any]:
         "random": training and ratio > 0, "ratio_given": given["ratio"], "training_mode_given": given["training_mode"],
         "ratio_omitted_training_given": given["training_mode"] and not given["ratio"],
         "ratio_dtype": str(case.inputs["ratio"].dtype) if given["ratio"] else "",
+        # Where arithmetic that mixes the ratio in (NumPy promotion) changes the output's precision or dtype.
+        "ratio_dtype_differs": given["ratio"] and case.inputs["ratio"].dtype != data.dtype,
         "mask_requested": len(case.outputs) > 1, "seed_given": "seed" in case.attributes, "opset": case.opset,
         "training_zero_ratio": training and ratio == 0,
     }
@@ -364,6 +366,6 @@ DECLARATIONS = (
         cases=dropout_cases, tolerance=Exact(count=2), features=dropout_features, judge=dropout_judge,
         corners=("dtype=float32", "dtype=float16", "dtype=float64", "training", "training=False", "random",
                  "mask_requested", "ratio_given=False", "training_mode_given=False", "ratio_omitted_training_given",
-                 "training_zero_ratio", "seed_given", "opset=12", "opset=13", "opset=22"),
+                 "training_zero_ratio", "ratio_dtype_differs", "seed_given", "opset=12", "opset=13", "opset=22"),
     ),
 )

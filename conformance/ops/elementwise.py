@@ -225,6 +225,9 @@ def shape_features(case: Case) -> dict[str, Any]:
         "broadcast": len(set(shapes)) > 1,
         "scalar_operand": any(len(s) == 0 for s in shapes) and len(output) > 0,
         "rank_differs": len({len(s) for s in shapes}) > 1,
+        # The first operand is smaller than the result (an implementation that accumulates into a
+        # copy of the first operand must broadcast it first).
+        "first_operand_broadcast": shapes[0] != output,
         "empty": 0 in output,
         "has_nan": any(a.dtype.kind == "f" and bool(np.isnan(a).any()) for a in arrays),
         "has_negative": any(bool((a < 0).any()) for a in numeric),
