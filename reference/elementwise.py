@@ -35,10 +35,10 @@ INTEGER_DIVISION_FLOORS = Variant(
     " instead of truncating toward zero",
     "https://github.com/onnx/onnx/issues/4016",
 )
-NEGATIVE_BASE_NAN = Variant(
-    "negative_base_nan",
+EXP_LOG_POW = Variant(
+    "exp_log_pow",
     "Pow computed as exp(exponent * log(base)): NaN for every negative base, even with an integer"
-    " exponent (GLSL's and HLSL's pow are undefined for a negative base)",
+    " exponent, and for 0 ** 0 (GLSL's pow is undefined there, and implemented so)",
     "https://registry.khronos.org/OpenGL-Refpages/gl4/html/pow.xhtml",
 )
 NAN_IGNORED = Variant(
@@ -128,7 +128,7 @@ def div(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=No
     return np.where(negative, -magnitude, magnitude)
 
 
-@with_variants(NEGATIVE_BASE_NAN)
+@with_variants(EXP_LOG_POW)
 def pow(X, Y, *, broadcast: int = 0, axis: int | None = None, opset: int | None = None,
         variants: frozenset[str] = frozenset()):
     """Z = X ** Y, the output in X's type.
@@ -142,8 +142,8 @@ def pow(X, Y, *, broadcast: int = 0, axis: int | None = None, opset: int | None 
     if X.dtype.kind == "f" or Y.dtype.kind == "f":
         with np.errstate(all="ignore"):
             Z = np.power(X.astype(np.float64), Y.astype(np.float64))
-            if "negative_base_nan" in variants:
-                Z = np.where(X < 0, np.nan, Z)
+            if "exp_log_pow" in variants:
+                Z = np.where((X < 0) | ((X == 0) & (Y == 0)), np.nan, Z)
         if X.dtype.kind != "f":
             if not np.isfinite(Z).all():
                 raise ValueError("an integer Pow with a float exponent has a non-finite result")

@@ -7,7 +7,7 @@ Every operand gets a shape that broadcasts to a drawn output shape of rank 0 to 
 and then an axis of size 0. Values are float32 mostly, float16 and float64 too, int32 and int64
 where the operator takes integers, over six decades of scale. The corners where conventions
 differ are favoured: negative integer quotients that are not exact (truncating versus flooring
-Div), negative bases with integer exponents (Pow through exp(y*log(x)) gives NaN there), NaN
+Div), negative bases with integer exponents and 0 ** 0 (Pow through exp(y*log(x)) gives NaN there), NaN
 operands of Max and Min (propagated or ignored), division by zero, zero and negative inputs of
 Sqrt and Log, and one to four inputs of the variadic operators.
 

@@ -2,8 +2,8 @@
 
 - Div: ``tf.math.divide`` for floats; ``tf.truncatediv`` for integers, since ONNX's integer Div
   truncates toward zero (``tf.math.divide`` would return floats, ``tf.math.floordiv`` floors).
-- Pow: ``tf.math.pow`` wants one dtype, so an integer exponent of a float base is cast to the
-  base's dtype first (exact: the exponents are small integers).
+- Pow: ``tf.math.pow`` wants one dtype, so an integer exponent is cast to the base's dtype first
+  (exact: the exponents are small integers).
 - Sum and Mean: ``tf.math.add_n`` does not broadcast, so the inputs are broadcast to their
   common shape first; Mean divides that sum by the number of inputs.
 - Max and Min: ``tf.math.maximum`` / ``minimum`` folded over the inputs.
@@ -47,9 +47,9 @@ def div(tf, A, B, **attributes):
 def pow(tf, X, Y, **attributes):
     _legacy_broadcast_unsupported(attributes)
     if X.dtype != Y.dtype:
-        if X.dtype.is_integer:
+        if X.dtype.is_integer and Y.dtype.is_floating:
             raise Unsupported("an integer base with a float exponent has no tf.math.pow equivalent")
-        Y = tf.cast(Y, X.dtype)
+        Y = tf.cast(Y, X.dtype)  # exact: integer exponents are small
     return tf.math.pow(X, Y)
 
 
