@@ -28,9 +28,12 @@ are exact.
   arithmetic (n = K or K + 2 roundings). Integer products are exact.
 - Gather selects elements, and Dropout outside training mode is the identity: exact.
 - Dropout in training mode is random, so it is judged by ``dropout_judge``, not against the
-  reference's mask: every kept element must equal data * 1/(1 - ratio) within gamma_4(u) (the
-  ratio converted to the data's dtype, 1 - ratio, the reciprocal and the product: four
-  roundings) and every dropped one must be exactly 0; the mask, when requested, must say which.
+  reference's mask: every kept element must equal data * s, s = 1/(1 - ratio), within
+  (u * ratio/(1 - ratio) + gamma_4(u)) * |data * s|, and every dropped one must be exactly 0; the
+  mask, when requested, must say which. The bound: a backend computes in the data's dtype, so it
+  may round a wider ratio to it (relative error u in ratio, which 1 - ratio amplifies by
+  ratio/(1 - ratio) in s: 9u at ratio 0.9), then rounds 1 - ratio, the reciprocal and the
+  product (at most four roundings in all, gamma_4).
   The kept count must pass an exact two-sided binomial test against keep probability 1 - ratio,
   on the whole tensor and on each half of it (flattened), each at ALPHA / 3: a mask drawn
   independently with the right probability fails one of the three with probability at most
@@ -305,7 +308,11 @@ def dropout_judge(case: Case, outputs: Sequence[np.ndarray], variants: Iterable[
     y = np.asarray(outputs[0]).astype(np.float64)
     wanted = x * scale
     u = unit_roundoff(X.dtype)
-    bound = (gamma(4, u) + gamma(4, FLOAT64_ROUNDOFF)) * np.abs(wanted) + float(np.finfo(X.dtype).tiny)
+    # How a relative error in ratio (rounded to the data's dtype) grows in the scale: by
+    # ratio/(1 - ratio) through 1 - ratio; by 1 when the scale is 1/ratio.
+    amplification = 1.0 if "ratio_is_keep_probability" in variants else ratio / (1.0 - ratio)
+    bound = ((u * amplification + gamma(4, u) + gamma(4, FLOAT64_ROUNDOFF)) * np.abs(wanted)
+             + float(np.finfo(X.dtype).tiny))
     if len(outputs) > 1:
         kept = np.asarray(outputs[1])
         decided = np.ones(X.shape, dtype=bool)
