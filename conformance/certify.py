@@ -28,7 +28,7 @@ from hypothesis import seed as hypothesis_seed
 
 from conformance.backends import Backend, spec_of
 from conformance.case import Case, save_case
-from conformance.compare import Verdict, compare
+from conformance.compare import Verdict
 from conformance.diagnosis import diagnose_all
 from conformance.divergences import KnownDivergence
 from conformance.errors import Unsupported
@@ -63,7 +63,7 @@ def run_example(declaration: OpDeclaration, backend: Backend, case: Case) -> Out
         return Outcome("error", message=_error_message(error))
     if not isinstance(outputs, (list, tuple)):
         return Outcome("error", message=f"run() returned {type(outputs).__name__}; a list of arrays is the contract")
-    verdict = compare(outputs, expected, declaration.bounds(case), case.output_dtypes, case.outputs)
+    verdict = declaration.verdict(case, outputs, expected=expected)
     return Outcome("agree" if verdict.ok else "disagree", verdict, verdict.message, outputs)
 
 
@@ -223,6 +223,7 @@ def probe_divergence(
     examples = 0
     budget = settings(settings_, max_examples=max(PROBE_DRAWS_FACTOR * settings_.max_examples, PROBE_DRAWS_MINIMUM))
     runs = max(PROBE_RUNS_FACTOR * settings_.max_examples, PROBE_RUNS_MINIMUM)
+    first: list[_Failure] = []
 
     def check(case: Case) -> None:
         nonlocal examples
@@ -231,9 +232,14 @@ def probe_divergence(
         outcome = run_example(declaration, backend, case)
         examples += outcome.status != "unsupported"
         if divergence.reproduced_by(outcome.status, outcome.message):
-            raise _Failure(case, outcome)
+            first.append(_Failure(case, outcome))
+            raise first[-1]
 
     failure = _search(declaration.cases(pins=divergence.pins()), check, budget, seed)
+    if isinstance(failure, str) and first:
+        # A backend whose outputs are random by specification (Dropout's mask) may not repeat a
+        # reproduction when Hypothesis replays it; the first reproduction is the witness.
+        failure = first[0]
     probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, isinstance(failure, _Failure), examples)
     if isinstance(failure, _Failure):
         probe.witness = _counterexample(declaration, backend, failure, failures_dir, replay_hint, suffix=_slug(divergence.id))
