@@ -32,7 +32,8 @@ input's dtype T, with the input exact (the reference reads the very arrays the b
   |dy/dv| e (the condition of the rest of the computation); k rounding factors (1 + d_i)
   compound to at most gamma_k = ku / (1 - ku) (Higham, Lemma 3.1), which every term uses;
 - flush-to-zero or gradual underflow loses at most tiny per operation, so each bound has an
-  absolute floor of a few tiny.
+  absolute floor of a few tiny, and a result below tiny may be returned as 0 (flush-to-zero, or
+  a subnormal input read as 0: TensorFlow's CPU kernels run so).
 
 Where the spec's formula and its standard stable rewriting (expm1 for exp(x) - 1, log1p for
 log(1 + e^x), erfc for 1 + erf, the max subtracted in a softmax) round differently, the bound is
@@ -42,7 +43,7 @@ Softplus evaluated as log(exp(x) + 1), or a softmax without the max subtracted, 
 NaN where the true value is finite, and fails. The float64 reference has rounding errors of its
 own; each bound adds the same derivation at u = 2^-53, which matters only for float64 cases.
 Selections (Relu, ThresholdedRelu, Clip, Hardmax) are exact, except where a float attribute
-must first be rounded to a narrower T. The derivation of each operator is in the docstring of
+must first be rounded to a narrower T, and where a subnormal result is flushed to 0. The derivation of each operator is in the docstring of
 its bound below.
 """
 
@@ -429,14 +430,27 @@ def softmax_features(case: Case) -> dict[str, Any]:
     features["axis_given"] = axis_given
     features["negative_axis"] = axis_given and case.attributes["axis"] < 0
     features["coerced"] = case.opset < 13
-    # Whether coercing to 2-D around the axis differs from the axis alone: more than one element after it.
-    features["coercion_differs"] = int(np.prod(X.shape[axis + 1:])) > 1
+    # Whether opset 11's definition (2-D coercion, default axis 1) and opset 13's (one axis, default
+    # -1) normalize over different axes here (axes of size 1 do not count).
+    features["definitions_differ"] = normalized_axes(X.shape, case.attributes.get("axis"), 11) != \
+        normalized_axes(X.shape, case.attributes.get("axis"), 13)
     features["row_length"] = int(np.prod(X.shape[axis:])) if case.opset < 13 else X.shape[axis]
     R, _, M = act.softmax_rows(X.astype(np.float64), case.attributes.get("axis"), case.opset)
     features["ties"] = bool(((R == M).sum(axis=1) > 1).any())
     # Where the softmax is below the dtype's smallest normal number: log(softmax) loses it or gives -inf.
     features["softmax_underflow"] = bool((R - M).min() < math.log(float(np.finfo(X.dtype).tiny)))
     return features
+
+
+def normalized_axes(shape: Sequence[int], axis: int | None, opset: int) -> set[int] | None:
+    """The axes (of size > 1) one softmax-family row spans under ``opset``'s definition; None if the
+    axis is out of range there."""
+    try:
+        first = act.normalized_axis(axis, len(shape), opset)
+    except ValueError:
+        return None
+    spanned = range(first, len(shape)) if opset < 13 else (first,)
+    return {i for i in spanned if shape[i] > 1}
 
 
 def _clip_bounds(case: Case):
@@ -462,12 +476,29 @@ def _derived(error: ErrorModel, summary: str) -> Derived:
         chosen = frozenset(variants)
         (y,) = reference.evaluate(case.op_type, list(case.inputs.values()), case.attributes, chosen, case.opset)
         x = x.astype(np.float64)
+        tiny = float(np.finfo(case.dtype).tiny)
         with np.errstate(all="ignore"):
-            total = error(x, y, case, chosen, unit_roundoff(case.dtype), float(np.finfo(case.dtype).tiny))
+            total = error(x, y, case, chosen, unit_roundoff(case.dtype), tiny)
             total = total + error(x, y, case, chosen, unit_roundoff(FLOAT64), float(np.finfo(FLOAT64).tiny))
+            total = total + flushed(y, tiny)
         return [np.broadcast_to(np.where(np.isnan(total), np.inf, total), np.shape(y))]
 
     return Derived(bounds, summary)
+
+
+def flushed(y: np.ndarray, tiny: float) -> np.ndarray:
+    """Flush-to-zero (and denormals-are-zero) arithmetic may return 0 for a result below tiny, or
+    read a subnormal input as 0: tiny where the exact result is subnormal, 0 elsewhere."""
+    return np.where(np.abs(y) < tiny, tiny, 0.0)
+
+
+def selection_bound(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray | float]:
+    """Exact (the output is one of the inputs), except that a subnormal result may be flushed to 0."""
+    x = _first(case)
+    if x.dtype.kind in "iu":
+        return [0.0]
+    (y,) = reference.evaluate(case.op_type, list(case.inputs.values()), case.attributes, variants, case.opset)
+    return [flushed(y, float(np.finfo(x.dtype).tiny))]
 
 
 def leaky_relu_error(x, y, case, variants, u, tiny):
@@ -624,7 +655,8 @@ def mish_error(x, y, case, variants, u, tiny):
 
 def thresholded_relu_bound(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
     """Exact, except where rounding alpha (a float32 attribute) to a narrower T flips x > alpha:
-    there either x or 0 is a correct answer (one rounding of the attribute)."""
+    there either x or 0 is a correct answer (one rounding of the attribute); and a subnormal result
+    may be flushed to 0."""
     x = _first(case)
     alpha = act.thresholded_relu_alpha(case.attributes.get("alpha"))
     rounded = float(np.asarray(alpha).astype(x.dtype))
@@ -632,20 +664,22 @@ def thresholded_relu_bound(case: Case, variants: Iterable[str] = ()) -> list[np.
     flips = (xs > alpha) != (xs > rounded)
     if "threshold_inclusive" in frozenset(variants):
         flips |= (xs >= alpha) != (xs >= rounded)
-    return [np.where(flips, np.abs(xs), 0.0)]
+    return [np.where(flips, np.abs(xs), selection_bound(case, variants)[0])]
 
 
 def clip_bound(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
     """Exact (a selection), except that opset 6's float32 min/max attributes must be rounded to a
-    narrower T first: an output at (or moved across) a bound may be off by that rounding."""
+    narrower T first (an output at, or moved across, a bound may be off by that rounding), and
+    that a subnormal result may be flushed to 0."""
     x = _first(case)
+    flush = selection_bound(case, variants)[0]
     if case.opset >= 11 or x.dtype.kind in "iu":
-        return [0.0]
+        return [flush]
     slack = 0.0
     for bound in _clip_bounds(case):
         if bound is not None:
             slack = max(slack, abs(bound - float(np.asarray(bound).astype(x.dtype))))
-    return [slack]
+    return [flush + slack]
 
 
 def _softmax_terms(case: Case, variants: frozenset, u: float):
@@ -725,14 +759,14 @@ def _declaration(op_type: str, summary: str, cases, tolerance, features, corners
 
 
 def _softmax_corners(extra: Sequence[str] = ()) -> tuple[str, ...]:
-    return ("opset=11", "opset=13", "coerced", "coerced=False", "coercion_differs", "axis_given", "axis_given=False",
+    return ("opset=11", "opset=13", "definitions_differ", "definitions_differ=False", "axis_given", "axis_given=False",
             "negative_axis", "rank=1", "rank=4", "dtype=float32", "dtype=float16", "dtype=float64",
             "exp_overflow_range", *extra)
 
 
 DECLARATIONS = (
     _declaration("Relu", "max(0, x), floats and integers", _unary_case("Relu", integer_dtypes=SIGNED),
-                 Exact(), _common_features, COMMON_CORNERS + ("integer", "dtype=int8", "dtype=int64")),
+                 Derived(selection_bound, "exact; a subnormal result may be flushed to 0"), _common_features, COMMON_CORNERS + ("integer", "dtype=int8", "dtype=int64")),
     _declaration("LeakyRelu", "alpha * x for x < 0 (alpha defaults to 0.01)",
                  _unary_case("LeakyRelu", attributes=leaky_relu_attributes),
                  _derived(leaky_relu_error, "x<0: gamma_2 |y| (alpha rounded to T, one product); else exact"),
