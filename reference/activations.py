@@ -526,10 +526,20 @@ def log_softmax(input: np.ndarray, *, axis: int | None = None, opset: int | None
             _, S = _naive_exp_sums(R, dtype)
             return (R - np.log(S)).reshape(shape)
         D = R - M
-        S = np.exp(D).sum(axis=1, keepdims=True)
+        E = np.exp(D)
+        S = E.sum(axis=1, keepdims=True)
         if "log_of_softmax" in variants:
-            return np.log(_in_precision(np.exp(D) / S, dtype)).reshape(shape)
-        return (D - np.log(S)).reshape(shape)
+            return np.log(_in_precision(E / S, dtype)).reshape(shape)
+        # log S = log1p(sum of the terms other than one maximum's e^0 = 1): accurate when S is near 1.
+        others = S - 1 if R.shape[1] == 1 else _sum_without_first_maximum(E, R, M)
+        return (D - np.log1p(others)).reshape(shape)
+
+
+def _sum_without_first_maximum(E: np.ndarray, R: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Row sums of E leaving out the (first) maximum's term, which is exactly 1."""
+    first = np.argmax(R == M, axis=1)[:, None, :]
+    keep = np.arange(R.shape[1])[None, :, None] != first
+    return np.where(keep, E, 0.0).sum(axis=1, keepdims=True)
 
 
 @with_variants(ONE_AXIS, COERCED_TO_2D, LAST_MAXIMUM, EVERY_MAXIMUM)
