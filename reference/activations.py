@@ -164,7 +164,7 @@ def _is_integer(array: np.ndarray) -> bool:
     return np.asarray(array).dtype.kind in "iu"
 
 
-def _working_dtype(array: np.ndarray) -> np.dtype:
+def working_dtype(array: np.ndarray) -> np.dtype:
     """The precision a backend computes ``array``'s operator in: its own floating dtype (float32
     for integers and bfloat16, whose arithmetic backends carry out in float32)."""
     dtype = np.asarray(array).dtype
@@ -253,7 +253,8 @@ def thresholded_relu_alpha(alpha: float | None) -> float:
 
 
 @with_variants(THRESHOLD_INCLUSIVE)
-def thresholded_relu(X: np.ndarray, *, alpha: float | None = None, variants: frozenset[str] = frozenset()) -> np.ndarray:
+def thresholded_relu(X: np.ndarray, *, alpha: float | None = None,
+                     variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = X where X > alpha, 0 elsewhere (alpha defaults to 1)."""
     X = _floating("X", X)
     alpha = thresholded_relu_alpha(alpha)
@@ -350,7 +351,7 @@ def tanh(input: np.ndarray) -> np.ndarray:  # noqa: A002 - ONNX's name for the i
 @with_variants(SOFTPLUS_EXP_OVERFLOW)
 def softplus(X: np.ndarray, *, variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = ln(exp(X) + 1), as max(X, 0) + log1p(exp(-|X|)) so that it neither overflows nor cancels."""
-    dtype = _working_dtype(X)
+    dtype = working_dtype(X)
     X = _floating("X", X)
     Y = np.maximum(X, 0.0) + np.log1p(np.exp(-np.abs(X)))
     if "exp_overflow" in variants:
@@ -493,7 +494,7 @@ def softmax_rows(X: np.ndarray, axis: int | None, opset: int | None,
     return R, shape, R.max(axis=1, keepdims=True)
 
 
-def _naive_exp_sums(R: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def naive_exp_sums(R: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """exp(R) and its row sums as a backend computing in ``dtype`` without subtracting the max
     gets them: inf where exp overflows ``dtype``, 0 (or subnormal) where it underflows."""
     with np.errstate(over="ignore", under="ignore"):
@@ -505,10 +506,10 @@ def _naive_exp_sums(R: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndar
 def softmax(input: np.ndarray, *, axis: int | None = None, opset: int | None = None,  # noqa: A002
             variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = exp(input) / sum(exp(input)) along ``axis`` (opset >= 13) or over the 2-D coercion (opset < 13)."""
-    dtype = _working_dtype(input)
+    dtype = working_dtype(input)
     R, shape, M = softmax_rows(_floating("input", input), axis, opset, variants)
     if "max_not_subtracted" in variants:
-        E, S = _naive_exp_sums(R, dtype)
+        E, S = naive_exp_sums(R, dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (E / S).reshape(shape)
     E = np.exp(R - M)
@@ -519,11 +520,11 @@ def softmax(input: np.ndarray, *, axis: int | None = None, opset: int | None = N
 def log_softmax(input: np.ndarray, *, axis: int | None = None, opset: int | None = None,  # noqa: A002
                 variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = input - max - log(sum(exp(input - max))) along the axis (or the 2-D coercion before opset 13)."""
-    dtype = _working_dtype(input)
+    dtype = working_dtype(input)
     R, shape, M = softmax_rows(_floating("input", input), axis, opset, variants)
     with np.errstate(invalid="ignore", divide="ignore"):
         if "max_not_subtracted" in variants:
-            _, S = _naive_exp_sums(R, dtype)
+            _, S = naive_exp_sums(R, dtype)
             return (R - np.log(S)).reshape(shape)
         D = R - M
         E = np.exp(D)

@@ -19,7 +19,8 @@ import numpy as np
 DEFAULTS = {  # the float32 values of the schemas' float defaults
     "LeakyRelu": {"alpha": float(np.float32(0.01))},
     "Elu": {"alpha": 1.0},
-    "Selu": {"alpha": float(np.float32(1.67326319217681884765625)), "gamma": float(np.float32(1.05070102214813232421875))},
+    "Selu": {"alpha": float(np.float32(1.67326319217681884765625)),
+             "gamma": float(np.float32(1.05070102214813232421875))},
     "Celu": {"alpha": 1.0},
     "HardSigmoid": {"alpha": float(np.float32(0.2)), "beta": 0.5},
     "ThresholdedRelu": {"alpha": 1.0},

@@ -17,7 +17,6 @@ ordinary plug-ins: ``conformance certify LeakyRelu --backend tests.planted_activ
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import onnx

@@ -58,7 +58,8 @@ EXACT = {"Relu", "ThresholdedRelu", "Clip", "Hardmax"}
 def test_planted_bug_is_caught_and_named(planted_backend, op, expected):
     backend = planted_backend()
     result = certify(get_declaration(op), backend, profile_settings("ci", examples=200))
-    assert result.status == "disagree", f"{backend.name} on {op}: {result.status} ({result.examples} examples) {result.message}"
+    assert result.status == "disagree", (
+        f"{backend.name} on {op}: {result.status} ({result.examples} examples) {result.message}")
     assert result.diagnosis == [expected], (
         f"{backend.name} on {op}: diagnosis {result.diagnosis}, expected [{expected!r}];"
         f" counterexample {result.counterexample.description}"

@@ -60,7 +60,8 @@ def test_float_defaults_are_the_schemas_float32_values():
     assert act.leaky_relu(np.array([-1.0]))[0] == -0.009999999776482582
     assert act.hard_sigmoid(np.array([1.0]))[0] == pytest.approx(0.20000000298023224 + 0.5, abs=0)
     assert act.selu(np.array([1.0]))[0] == 1.0507010221481323
-    assert act.selu(np.array([-1.0]))[0] == pytest.approx(1.0507010221481323 * 1.6732631921768188 * math.expm1(-1), rel=1e-15)
+    expected = 1.0507010221481323 * 1.6732631921768188 * math.expm1(-1)
+    assert act.selu(np.array([-1.0]))[0] == pytest.approx(expected, rel=1e-15)
 
 
 def test_hard_swish_uses_exactly_one_sixth():
@@ -132,8 +133,9 @@ def test_softmax_opset_11_coerces_to_2d_and_opset_13_takes_one_axis():
     pair = np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum()
     np.testing.assert_allclose(act.softmax(SOFTMAX_INPUT, opset=13), np.tile(pair, (2, 2, 1)))
     # The variants swap the definitions, default axes included.
-    np.testing.assert_array_equal(act.softmax(SOFTMAX_INPUT, opset=11, variants=["one_axis"]), act.softmax(SOFTMAX_INPUT, opset=13))
-    np.testing.assert_array_equal(act.softmax(SOFTMAX_INPUT, opset=13, variants=["coerced_to_2d"]), act.softmax(SOFTMAX_INPUT, opset=11))
+    opset_11, opset_13 = act.softmax(SOFTMAX_INPUT, opset=11), act.softmax(SOFTMAX_INPUT, opset=13)
+    np.testing.assert_array_equal(act.softmax(SOFTMAX_INPUT, opset=11, variants=["one_axis"]), opset_13)
+    np.testing.assert_array_equal(act.softmax(SOFTMAX_INPUT, opset=13, variants=["coerced_to_2d"]), opset_11)
     for opset in (11, 13):
         for op, fn in (("Softmax", act.softmax), ("LogSoftmax", act.log_softmax), ("Hardmax", act.hardmax)):
             for axis in (None, 0, 1, -1):
@@ -183,12 +185,15 @@ def test_default_value_variants():
     assert act.leaky_relu(X, variants=["tf_default_alpha"])[0] == -0.2
     assert act.leaky_relu(X, variants=["keras_default_alpha"])[0] == -0.3
     assert act.leaky_relu(X, alpha=0.5, variants=["tf_default_alpha"])[0] == -0.5  # a given alpha is kept
-    assert act.hard_sigmoid(np.array([1.0]), variants=["one_sixth_default_alpha"])[0] == pytest.approx(1 / 6 + 0.5, rel=1e-15)
-    assert act.hard_swish(np.array([1.0]), variants=["hard_sigmoid_default_alpha"])[0] == pytest.approx(0.20000000298023224 + 0.5, rel=1e-15)
+    one = np.array([1.0])
+    assert act.hard_sigmoid(one, variants=["one_sixth_default_alpha"])[0] == pytest.approx(1 / 6 + 0.5, rel=1e-15)
+    hard_sigmoid_default = 0.20000000298023224 + 0.5
+    hard_swish = act.hard_swish(one, variants=["hard_sigmoid_default_alpha"])[0]
+    assert hard_swish == pytest.approx(hard_sigmoid_default, rel=1e-15)
     assert act.elu(X, alpha=3.0, variants=["alpha_ignored"])[0] == pytest.approx(math.expm1(-1), rel=1e-15)
-    assert act.selu(np.array([1.0]), alpha=1.0, gamma=2.0, variants=["tf_constants"])[0] == 1.0507009873554804934193349852946
-    assert act.gelu(np.array([1.0]), variants=["tanh_approximation"])[0] == act.gelu(np.array([1.0]), approximate="tanh")[0]
-    assert act.gelu(np.array([1.0]), approximate="tanh", variants=["approximate_ignored"])[0] == act.gelu(np.array([1.0]))[0]
+    assert act.selu(one, alpha=1.0, gamma=2.0, variants=["tf_constants"])[0] == 1.0507009873554804934193349852946
+    assert act.gelu(one, variants=["tanh_approximation"])[0] == act.gelu(one, approximate="tanh")[0]
+    assert act.gelu(one, approximate="tanh", variants=["approximate_ignored"])[0] == act.gelu(one)[0]
 
 
 # --- Special functions --------------------------------------------------------------------------

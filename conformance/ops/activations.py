@@ -43,14 +43,13 @@ Softplus evaluated as log(exp(x) + 1), or a softmax without the max subtracted, 
 NaN where the true value is finite, and fails. The float64 reference has rounding errors of its
 own; each bound adds the same derivation at u = 2^-53, which matters only for float64 cases.
 Selections (Relu, ThresholdedRelu, Clip, Hardmax) are exact, except where a float attribute
-must first be rounded to a narrower T, and where a subnormal result is flushed to 0. The derivation of each operator is in the docstring of
-its bound below.
+must first be rounded to a narrower T, and where a subnormal result is flushed to 0. The
+derivation of each operator is in the docstring of its bound below.
 """
 
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -75,13 +74,13 @@ ULPS = {"exp": 3.0, "expm1": 3.0, "log": 3.0, "log1p": 2.0, "tanh": 5.0, "erf": 
 FLOAT64 = np.dtype(np.float64)
 
 
-def fn(name: str, u: float) -> float:
-    """The relative error of elementary function ``name``: E ulps, at most 2*E*u."""
+def library(name: str, u: float) -> float:
+    """The relative error of the library's elementary function ``name``: E ulps, at most 2*E*u."""
     return gamma(2 * ULPS[name], u)
 
 
-def g(k: float, u: float) -> float:
-    """gamma_k(u): k compounded roundings."""
+def rounds(k: float, u: float) -> float:
+    """gamma_k(u): the relative error of k compounded roundings."""
     return gamma(k, u)
 
 
@@ -171,7 +170,8 @@ def _unary_case(op_type: str, specials: Callable[[str, Mapping[str, Any]], Seque
 
 
 def leaky_relu_attributes(d: Draws) -> dict[str, Any]:
-    return _attributes(alpha=_optional_float(d, "alpha", (None, None, None, 0.01, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, -0.5, 0.0)))
+    alphas = (None, None, None, 0.01, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, -0.5, 0.0)
+    return _attributes(alpha=_optional_float(d, "alpha", alphas))
 
 
 def elu_attributes(d: Draws) -> dict[str, Any]:
@@ -301,7 +301,8 @@ def _softmax_family_cases(op_type: str):
         rank = len(shape)
         # Opset 11's default axis is 1, out of range at rank 1: there the axis must be given.
         may_omit = opset >= 13 or rank >= 2
-        axis = d("axis", st.one_of(st.none(), st.integers(-rank, rank - 1)) if may_omit else st.integers(-rank, rank - 1))
+        in_range = st.integers(-rank, rank - 1)
+        axis = d("axis", st.one_of(st.none(), in_range) if may_omit else in_range)
         specials = [7.0, -7.0] if op_type == "Hardmax" else []
         X = _input(d, "input", shape, dtype, specials)
         return Case(op_type, {"input": X}, _attributes(axis=axis), opset=opset, draws=d.record)
@@ -503,12 +504,12 @@ def selection_bound(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray
 
 def leaky_relu_error(x, y, case, variants, u, tiny):
     """x < 0: y = fl(fl_T(alpha) * x): alpha rounded to T, one product: gamma_2 |y|. x >= 0: exact."""
-    return np.where(x < 0, g(2, u) * np.abs(y) + tiny, 0.0)
+    return np.where(x < 0, rounds(2, u) * np.abs(y) + tiny, 0.0)
 
 
 def prelu_error(x, y, case, variants, u, tiny):
     """x < 0: y = fl(slope * x), slope already in T: one product, gamma_1 |y|. x >= 0: exact."""
-    return np.where(x < 0, g(1, u) * np.abs(y) + tiny, 0.0)
+    return np.where(x < 0, rounds(1, u) * np.abs(y) + tiny, 0.0)
 
 
 def elu_error(x, y, case, variants, u, tiny):
@@ -520,7 +521,8 @@ def elu_error(x, y, case, variants, u, tiny):
     """
     alpha = act.elu_alpha(case.attributes.get("alpha"), variants)
     negative = np.minimum(x, 0.0)
-    error = abs(alpha) * fn("exp", u) * np.exp(negative) + (fn("expm1", u) + g(3, u)) * np.abs(y) + 2 * tiny
+    error = (abs(alpha) * library("exp", u) * np.exp(negative) + (library("expm1", u) + rounds(3, u)) * np.abs(y)
+             + 2 * tiny)
     return np.where(x < 0, error, 0.0)
 
 
@@ -533,9 +535,9 @@ def selu_error(x, y, case, variants, u, tiny):
     """
     alpha, gamma_ = act.selu_parameters(case.attributes.get("alpha"), case.attributes.get("gamma"), variants)
     negative = np.minimum(x, 0.0)
-    error = (abs(gamma_ * alpha) * (fn("exp", u) + g(1, u)) * np.exp(negative)
-             + (fn("expm1", u) + g(4, u)) * np.abs(y) + 3 * tiny)
-    return np.where(x > 0, g(2, u) * np.abs(y) + tiny, error)
+    error = (abs(gamma_ * alpha) * (library("exp", u) + rounds(1, u)) * np.exp(negative)
+             + (library("expm1", u) + rounds(4, u)) * np.abs(y) + 3 * tiny)
+    return np.where(x > 0, rounds(2, u) * np.abs(y) + tiny, error)
 
 
 def celu_error(x, y, case, variants, u, tiny):
@@ -547,8 +549,8 @@ def celu_error(x, y, case, variants, u, tiny):
     """
     alpha = act.celu_alpha(case.attributes.get("alpha"))
     z = np.minimum(x / alpha, 0.0)
-    error = (g(2, u) * np.abs(x) * np.exp(z) + abs(alpha) * fn("exp", u) * np.exp(z)
-             + (fn("expm1", u) + g(4, u)) * np.abs(y) + 4 * tiny)
+    error = (rounds(2, u) * np.abs(x) * np.exp(z) + abs(alpha) * library("exp", u) * np.exp(z)
+             + (library("expm1", u) + rounds(4, u)) * np.abs(y) + 4 * tiny)
     return np.where(x < 0, error, 0.0)
 
 
@@ -560,7 +562,7 @@ def sigmoid_error(x, y, case, variants, u, tiny):
     in the left tail: the spec's formula keeps y's relative accuracy there (1 / (1 + huge)), so a
     backend that is only absolutely accurate (|error| < u) for very negative x fails.
     """
-    return np.abs(y) * (fn("exp", u) * (1 - y) + g(1, u) + fn("div", u)) + tiny
+    return np.abs(y) * (library("exp", u) * (1 - y) + rounds(1, u) + library("div", u)) + tiny
 
 
 def _clamped_error(v, error_v):
@@ -574,7 +576,7 @@ def hard_sigmoid_error(x, y, case, variants, u, tiny):
     clamp by more than its error. Keras 3's relu6(x + 3) / 6 for alpha = 1/6 rounds within this."""
     alpha, beta = act.hard_sigmoid_parameters(case.attributes.get("alpha"), case.attributes.get("beta"), variants)
     v = alpha * x + beta
-    error_v = g(2, u) * np.abs(alpha * x) + g(1, u) * abs(beta) + g(1, u) * np.abs(v)
+    error_v = rounds(2, u) * np.abs(alpha * x) + rounds(1, u) * abs(beta) + rounds(1, u) * np.abs(v)
     return _clamped_error(v, error_v) + tiny
 
 
@@ -584,14 +586,14 @@ def hard_swish_error(x, y, case, variants, u, tiny):
     plus the product and a division by 6 (x * relu6(x + 3) / 6, Keras's order): gamma_2 |y|."""
     alpha = act.hard_swish_alpha(variants)
     v = alpha * x + 0.5
-    error_h = _clamped_error(v, g(2, u) * np.abs(alpha * x) + g(1, u) * np.abs(v))
-    return np.abs(x) * error_h + g(2, u) * np.abs(y) + tiny
+    error_h = _clamped_error(v, rounds(2, u) * np.abs(alpha * x) + rounds(1, u) * np.abs(v))
+    return np.abs(x) * error_h + rounds(2, u) * np.abs(y) + tiny
 
 
 def tanh_error(x, y, case, variants, u, tiny):
     """tanh is perfectly conditioned (|x tanh'(x) / tanh(x)| <= 1), so its only error is the
     library's: e_tanh |y| + tiny, relative also near 0, where tanh(x) ~ x."""
-    return fn("tanh", u) * np.abs(y) + tiny
+    return library("tanh", u) * np.abs(y) + tiny
 
 
 def _softplus_error(x, u):
@@ -602,7 +604,8 @@ def _softplus_error(x, u):
     Stable, max(x, 0) + log1p(e^-|x|): e_exp min(sigma, 1 - sigma) + (e_log1p + u)|y|. Both.
     """
     y = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-    return fn("exp", u) * act.sigmoid(x) + g(1, u) + (fn("log", u) + fn("log1p", u) + g(1, u)) * y
+    relative = library("log", u) + library("log1p", u) + rounds(1, u)
+    return library("exp", u) * act.sigmoid(x) + rounds(1, u) + relative * y
 
 
 def softplus_error(x, y, case, variants, u, tiny):
@@ -612,7 +615,7 @@ def softplus_error(x, y, case, variants, u, tiny):
 
 def softsign_error(x, y, case, variants, u, tiny):
     """y = x / (1 + |x|): the sum (u) and the division (e_div): (u + e_div)|y| + tiny."""
-    return (g(1, u) + fn("div", u)) * np.abs(y) + tiny
+    return (rounds(1, u) + library("div", u)) * np.abs(y) + tiny
 
 
 def gelu_error(x, y, case, variants, u, tiny):
@@ -634,15 +637,16 @@ def gelu_error(x, y, case, variants, u, tiny):
         a = act.GELU_TANH_COEFFICIENT * x**3
         t = c * (x + a)
         th = np.tanh(t)
-        error_t = (fn("pow", u) + g(2, u)) * np.abs(c * a) + g(4, u) * np.abs(t)
-        inner = fn("tanh", u) * np.abs(th) + (1 - th**2) * error_t + g(1, u) * np.abs(1 + th)
-        return 0.5 * np.abs(x) * inner + g(1, u) * np.abs(y) + 3 * tiny
+        error_t = (library("pow", u) + rounds(2, u)) * np.abs(c * a) + rounds(4, u) * np.abs(t)
+        inner = library("tanh", u) * np.abs(th) + (1 - th**2) * error_t + rounds(1, u) * np.abs(1 + th)
+        return 0.5 * np.abs(x) * inner + rounds(1, u) * np.abs(y) + 3 * tiny
     z = x / math.sqrt(2)
     e = special.erf(z)
     one_plus = special.erfc(-z)
-    inner = (fn("erf", u) * (np.abs(e) + one_plus) + g(2, u) * np.abs(z) * (2 / math.sqrt(math.pi)) * np.exp(-z * z)
-             + g(1, u) * one_plus)
-    return 0.5 * np.abs(x) * inner + g(1, u) * np.abs(y) + 3 * tiny
+    derivative = (2 / math.sqrt(math.pi)) * np.exp(-z * z)
+    inner = (library("erf", u) * (np.abs(e) + one_plus) + rounds(2, u) * np.abs(z) * derivative
+             + rounds(1, u) * one_plus)
+    return 0.5 * np.abs(x) * inner + rounds(1, u) * np.abs(y) + 3 * tiny
 
 
 def mish_error(x, y, case, variants, u, tiny):
@@ -650,7 +654,8 @@ def mish_error(x, y, case, variants, u, tiny):
     (1 - tanh^2 s) e_s, times |x|; the product u|y|; plus 2 tiny."""
     s = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
     th = np.tanh(s)
-    return np.abs(x) * (fn("tanh", u) * th + (1 - th**2) * _softplus_error(x, u)) + g(1, u) * np.abs(y) + 2 * tiny
+    inner = library("tanh", u) * th + (1 - th**2) * _softplus_error(x, u)
+    return np.abs(x) * inner + rounds(1, u) * np.abs(y) + 2 * tiny
 
 
 def thresholded_relu_bound(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
@@ -694,8 +699,8 @@ def _softmax_terms(case: Case, variants: frozenset, u: float):
     s = E / S
     # Each e^(x_j - max) is off by e_exp (the library) and |x_j - max| times the subtraction's u
     # (exp's condition number is its argument); the sum of n positive terms adds gamma_{n-1}.
-    term = fn("exp", u) + g(2, u) * np.abs(D)
-    relative_sum = g(n - 1, u) + (s * term).sum(axis=1, keepdims=True)
+    term = library("exp", u) + rounds(2, u) * np.abs(D)
+    relative_sum = rounds(n - 1, u) + (s * term).sum(axis=1, keepdims=True)
     return R, shape, n, M, D, S, s, term, relative_sum
 
 
@@ -711,11 +716,11 @@ def softmax_error(x, y, case, variants, u, tiny):
     R, shape, n, M, D, S, s, term, relative_sum = _softmax_terms(case, variants, u)
     y_rows = y.reshape(R.shape)
     if "max_not_subtracted" in variants:
-        _, S_naive = act._naive_exp_sums(R, act._working_dtype(_first(case)))
-        relative = 2 * fn("exp", u) + g(n - 1, u) + fn("div", u)
+        _, S_naive = act.naive_exp_sums(R, act.working_dtype(_first(case)))
+        relative = 2 * library("exp", u) + rounds(n - 1, u) + library("div", u)
         error = np.abs(y_rows) * relative + (n + 2) * tiny * (1 + 1 / S_naive)
     else:
-        error = np.abs(y_rows) * (term + relative_sum + fn("div", u)) + (n + 2) * tiny
+        error = np.abs(y_rows) * (term + relative_sum + library("div", u)) + (n + 2) * tiny
     return error.reshape(shape)
 
 
@@ -735,14 +740,14 @@ def log_softmax_error(x, y, case, variants, u, tiny):
     y_rows = y.reshape(R.shape)
     L = np.log(S)
     if "log_of_softmax" in variants:
-        error = (term + relative_sum + fn("div", u) + fn("log", u) * np.abs(y_rows)
+        error = (term + relative_sum + library("div", u) + library("log", u) * np.abs(y_rows)
                  + (n + 2) * tiny / np.maximum(s, np.finfo(np.float64).tiny))
     elif "max_not_subtracted" in variants:
-        _, S_naive = act._naive_exp_sums(R, act._working_dtype(_first(case)))
-        error = (g(1, u) * np.abs(R) + fn("log", u) * np.abs(np.log(S_naive)) + g(n - 1, u) + fn("exp", u)
-                 + (n + 2) * tiny / S_naive + g(1, u) * np.abs(y_rows))
+        _, S_naive = act.naive_exp_sums(R, act.working_dtype(_first(case)))
+        error = (rounds(1, u) * np.abs(R) + library("log", u) * np.abs(np.log(S_naive)) + rounds(n - 1, u)
+                 + library("exp", u) + (n + 2) * tiny / S_naive + rounds(1, u) * np.abs(y_rows))
     else:
-        error = (g(1, u) * (np.abs(D) + np.abs(M + L) + np.abs(y_rows)) + fn("log", u) * L + relative_sum
+        error = (rounds(1, u) * (np.abs(D) + np.abs(M + L) + np.abs(y_rows)) + library("log", u) * L + relative_sum
                  + (n + 2) * tiny)
     return error.reshape(shape)
 
@@ -766,7 +771,8 @@ def _softmax_corners(extra: Sequence[str] = ()) -> tuple[str, ...]:
 
 DECLARATIONS = (
     _declaration("Relu", "max(0, x), floats and integers", _unary_case("Relu", integer_dtypes=SIGNED),
-                 Derived(selection_bound, "exact; a subnormal result may be flushed to 0"), _common_features, COMMON_CORNERS + ("integer", "dtype=int8", "dtype=int64")),
+                 Derived(selection_bound, "exact; a subnormal result may be flushed to 0"), _common_features,
+                 COMMON_CORNERS + ("integer", "dtype=int8", "dtype=int64")),
     _declaration("LeakyRelu", "alpha * x for x < 0 (alpha defaults to 0.01)",
                  _unary_case("LeakyRelu", attributes=leaky_relu_attributes),
                  _derived(leaky_relu_error, "x<0: gamma_2 |y| (alpha rounded to T, one product); else exact"),
@@ -815,7 +821,8 @@ DECLARATIONS = (
                  _derived(mish_error, "|x| (e_tanh tanh s + (1 - tanh^2 s) e_softplus) + u|y|"),
                  _common_features, COMMON_CORNERS),
     _declaration("ThresholdedRelu", "x for x > alpha, 0 elsewhere (alpha defaults to 1)",
-                 _unary_case("ThresholdedRelu", specials=thresholded_relu_specials, attributes=thresholded_relu_attributes),
+                 _unary_case("ThresholdedRelu", specials=thresholded_relu_specials,
+                             attributes=thresholded_relu_attributes),
                  Derived(thresholded_relu_bound, "exact; |x| where rounding alpha to T flips x > alpha"),
                  thresholded_relu_features, COMMON_CORNERS + ("alpha_given", "alpha_given=False", "x_equals_alpha")),
     _declaration("Clip", "min(max, max(x, min)); attributes before opset 11, inputs after", clip_cases,
