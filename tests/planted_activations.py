@@ -213,7 +213,13 @@ class StableNumpy(ObviousNumpy):
 # -- Planted bugs ----------------------------------------------------------------------------------
 
 
-class SoftmaxWithoutMax(ObviousNumpy):
+class Planted(ObviousNumpy):
+    """The obvious implementation with one convention wrong (each subclass overrides one operator)."""
+
+    version = "planted"
+
+
+class SoftmaxWithoutMax(Planted):
     """exp(x) / sum(exp(x)), and x - log(sum(exp(x))), without subtracting the max: overflows."""
 
     name = "planted-softmax-without-max"
@@ -228,7 +234,7 @@ class SoftmaxWithoutMax(ObviousNumpy):
         return (R - np.log(np.exp(R).sum(axis=1, keepdims=True))).reshape(shape)
 
 
-class LeakyReluTensorFlowDefault(ObviousNumpy):
+class LeakyReluTensorFlowDefault(Planted):
     """A converter that maps LeakyRelu to tf.nn.leaky_relu and passes alpha only when the model has it."""
 
     name = "planted-leaky-relu-tf-default"
@@ -237,7 +243,7 @@ class LeakyReluTensorFlowDefault(ObviousNumpy):
         return super().leaky_relu(X, alpha=alpha, opset=opset)
 
 
-class LeakyReluKerasDefault(ObviousNumpy):
+class LeakyReluKerasDefault(Planted):
     """A converter that builds keras.layers.LeakyReLU() and sets negative_slope only when alpha is given."""
 
     name = "planted-leaky-relu-keras-default"
@@ -246,7 +252,7 @@ class LeakyReluKerasDefault(ObviousNumpy):
         return super().leaky_relu(X, alpha=alpha, opset=opset)
 
 
-class GeluAlwaysTanh(ObviousNumpy):
+class GeluAlwaysTanh(Planted):
     """A fused kernel that always computes the tanh approximation (FastGelu), even for approximate='none'."""
 
     name = "planted-gelu-always-tanh"
@@ -255,7 +261,7 @@ class GeluAlwaysTanh(ObviousNumpy):
         return super().gelu(X, approximate="tanh", opset=opset)
 
 
-class GeluIgnoresApproximate(ObviousNumpy):
+class GeluIgnoresApproximate(Planted):
     """A converter that drops the approximate attribute: the exact erf form, even for 'tanh'."""
 
     name = "planted-gelu-ignores-approximate"
@@ -264,7 +270,7 @@ class GeluIgnoresApproximate(ObviousNumpy):
         return super().gelu(X, approximate="none", opset=opset)
 
 
-class HardSigmoidPyTorchDefault(ObviousNumpy):
+class HardSigmoidPyTorchDefault(Planted):
     """Absent alpha read as PyTorch's / Keras 3's 1/6 instead of ONNX's 0.2."""
 
     name = "planted-hard-sigmoid-one-sixth"
@@ -273,7 +279,7 @@ class HardSigmoidPyTorchDefault(ObviousNumpy):
         return super().hard_sigmoid(X, alpha=alpha, beta=beta, opset=opset)
 
 
-class HardSwishWithHardSigmoidDefaults(ObviousNumpy):
+class HardSwishWithHardSigmoidDefaults(Planted):
     """HardSwish decomposed as x * HardSigmoid(x) with HardSigmoid's default attributes (alpha 0.2)."""
 
     name = "planted-hard-swish-default-hard-sigmoid"
@@ -282,7 +288,7 @@ class HardSwishWithHardSigmoidDefaults(ObviousNumpy):
         return X * ObviousNumpy.hard_sigmoid(self, X, opset=opset)
 
 
-class SoftmaxFamilyOneAxis(ObviousNumpy):
+class SoftmaxFamilyOneAxis(Planted):
     """Opset 13's Softmax, LogSoftmax and Hardmax whatever the model's opset: one axis, default -1."""
 
     name = "planted-softmax-one-axis"
@@ -295,7 +301,7 @@ class SoftmaxFamilyOneAxis(ObviousNumpy):
         return super().run(model, inputs)
 
 
-class SoftmaxFamilyCoerced(ObviousNumpy):
+class SoftmaxFamilyCoerced(Planted):
     """Opset 11's Softmax, LogSoftmax and Hardmax whatever the model's opset: 2-D coercion, default axis 1."""
 
     name = "planted-softmax-coerced"
@@ -310,7 +316,7 @@ class SoftmaxFamilyCoerced(ObviousNumpy):
         return super().hardmax(input, axis=axis, opset=11)
 
 
-class LogSoftmaxAsLogOfSoftmax(ObviousNumpy):
+class LogSoftmaxAsLogOfSoftmax(Planted):
     """LogSoftmax as the spec's text defines it, Log(Softmax(x)), evaluated literally."""
 
     name = "planted-log-of-softmax"
@@ -319,7 +325,7 @@ class LogSoftmaxAsLogOfSoftmax(ObviousNumpy):
         return np.log(self.soft_max(input, axis=axis, opset=opset))
 
 
-class HardmaxLastMaximum(ObviousNumpy):
+class HardmaxLastMaximum(Planted):
     """Ties go to the last maximum (an argmax scanning with >=)."""
 
     name = "planted-hardmax-last-maximum"
@@ -330,7 +336,7 @@ class HardmaxLastMaximum(ObviousNumpy):
         return (np.arange(R.shape[1])[None, :, None] == last[:, None, :]).astype(input.dtype).reshape(shape)
 
 
-class HardmaxEveryMaximum(ObviousNumpy):
+class HardmaxEveryMaximum(Planted):
     """Hardmax as cast(x == reduce_max(x)): every tied maximum is 1."""
 
     name = "planted-hardmax-every-maximum"
@@ -340,7 +346,7 @@ class HardmaxEveryMaximum(ObviousNumpy):
         return (R == R.max(axis=1, keepdims=True)).astype(input.dtype).reshape(shape)
 
 
-class PReluPerChannel(ObviousNumpy):
+class PReluPerChannel(Planted):
     """A 1-D slope applied per channel (axis 1) whenever its length is the channel count, as PyTorch's PReLU."""
 
     name = "planted-prelu-per-channel"
@@ -351,7 +357,7 @@ class PReluPerChannel(ObviousNumpy):
         return np.where(X < 0, slope * X, X)
 
 
-class EluAlphaIgnored(ObviousNumpy):
+class EluAlphaIgnored(Planted):
     """Elu lowered to tf.nn.elu, which has no alpha."""
 
     name = "planted-elu-alpha-ignored"
@@ -360,7 +366,7 @@ class EluAlphaIgnored(ObviousNumpy):
         return super().elu(X, alpha=1.0, opset=opset)
 
 
-class SeluTensorFlowConstants(ObviousNumpy):
+class SeluTensorFlowConstants(Planted):
     """Selu lowered to tf.nn.selu: its own float64 constants, whatever the attributes say."""
 
     name = "planted-selu-tf-constants"
@@ -370,7 +376,7 @@ class SeluTensorFlowConstants(ObviousNumpy):
                             opset=opset)
 
 
-class SoftplusOverflow(ObviousNumpy):
+class SoftplusOverflow(Planted):
     """log(exp(x) + 1) exactly as written, without a guard: inf for large x."""
 
     name = "planted-softplus-overflow"
@@ -379,7 +385,7 @@ class SoftplusOverflow(ObviousNumpy):
         return np.log(np.exp(X) + self.t(X, 1))
 
 
-class ThresholdedReluInclusive(ObviousNumpy):
+class ThresholdedReluInclusive(Planted):
     """Keeps x >= alpha instead of x > alpha."""
 
     name = "planted-thresholded-relu-inclusive"
@@ -388,7 +394,7 @@ class ThresholdedReluInclusive(ObviousNumpy):
         return np.where(X >= self.t(X, alpha), X, self.t(X, 0))
 
 
-class ClipMinWins(ObviousNumpy):
+class ClipMinWins(Planted):
     """Clip as tf.clip_by_value computes it: minimum first, then maximum, so min wins when min > max."""
 
     name = "planted-clip-min-wins"
