@@ -27,14 +27,15 @@ Example = tuple[Case, Sequence[np.ndarray]]
 
 
 def round_to_float16(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float16).astype(x.dtype)
+    return np.asarray(x.astype(np.float16).astype(x.dtype))
 
 
 def round_to_bfloat16(x: np.ndarray) -> np.ndarray:
     """Round float32 values to bfloat16 (8-bit significand), to nearest even, kept as float32."""
     bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
     rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return rounded.astype(np.uint32).view(np.float32).astype(x.dtype)
+    # np.asarray: arithmetic on a 0-d array gives a NumPy scalar, and a case holds arrays.
+    return np.asarray(rounded.astype(np.uint32).view(np.float32).astype(x.dtype))
 
 
 OPERAND_PRECISIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {

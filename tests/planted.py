@@ -37,7 +37,8 @@ class _Rewriting:
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         case = Case.from_model(model, inputs)
         arguments, attributes = self.rewrite(list(case.inputs.values()), dict(case.attributes))
-        outputs = reference.evaluate(case.op_type, arguments, attributes)
+        # The model's opset: some operators' semantics depend on it (Softmax before and after 13).
+        outputs = reference.evaluate(case.op_type, arguments, attributes, opset=case.opset)
         return [o.astype(case.dtype) for o in outputs]
 
 
