@@ -154,19 +154,22 @@ def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences
         else:
             change(diff.regressions, f"{before} → {after}" + _why(n))
         return
+    whole_cell = True  # a change of the whole cell's standing; the unsupported counts then say nothing more
     if o["status"] in BAD and n["status"] not in BAD:
         change(diff.fixes, f"{before} → {after}")
     elif o["status"] != "unsupported" and n["status"] == "unsupported" and not n["examples"]:
         change(diff.regressions, f"{before} → newly unsupported" + _why(n))
     elif o["status"] == "unsupported" and not o["examples"] and n["examples"]:
         change(diff.fixes, f"newly supported: {after}")
-    elif o["status"] == "agree" and n["status"] == "known_divergence":
-        names = ", ".join(p["id"] for p in n["known_divergences"] if p["reproduced"])
-        change(diff.known, f"agree → known divergence ({names})")
+    else:
+        whole_cell = False
+        if o["status"] == "agree" and n["status"] == "known_divergence":
+            names = ", ".join(p["id"] for p in n["known_divergences"] if p["reproduced"])
+            change(diff.known, f"agree → known divergence ({names})")
     for name in n.get("unexpected_passes") or []:
         if name not in (o.get("unexpected_passes") or []):
             change(diff.fixes, f"known divergence {name} no longer reproduces (update the manifest)")
-    if comparable and n["status"] not in BAD and o["status"] not in BAD:
+    if comparable and not whole_cell and n["status"] not in BAD and o["status"] not in BAD:
         _compare_unsupported(o, n, change, diff)
     old_ratio, new_ratio = o.get("max_error_ratio"), n.get("max_error_ratio")
     if old_ratio is not None and new_ratio is not None and n["status"] not in BAD:
