@@ -23,6 +23,7 @@ import faulthandler
 import multiprocessing
 import os
 import queue as queue_module
+import shlex
 import shutil
 import signal
 import tempfile
@@ -110,8 +111,10 @@ def _certify(cell: Cell, backend: Backend, search: Search, on_example: Callable[
     if not supports(backend, cell.op):
         return unsupported_result(cell)
     settings_ = profile_settings(search.profile, search.examples, search.seed)
+    # The spec the cell was loaded from, not one guessed from the backend (a plug-in may borrow a built-in's name).
+    replay_hint = REPLAY_HINT.replace("{backend}", shlex.quote(cell.spec))
     return certify(get_declaration(cell.op), backend, settings_, divergences=search.divergences, seed=search.seed,
-                   failures_dir=search.failures_dir, replay_hint=REPLAY_HINT, on_example=on_example)
+                   failures_dir=search.failures_dir, replay_hint=replay_hint, on_example=on_example)
 
 
 # -- the worker side ---------------------------------------------------------------------------
@@ -350,7 +353,7 @@ class _Scheduler:
             result.counterexample = Counterexample(
                 case={}, description=description, status="timeout", message=message, max_error_ratio=None,
                 max_ulp=None, diagnosis=[], saved_to=saved,
-                replay=REPLAY_HINT.format(dir=saved, backend=cell.spec) if saved else "",
+                replay=REPLAY_HINT.format(dir=saved, backend=shlex.quote(cell.spec)) if saved else "",
             )
         result.seconds = time.monotonic() - (flight.started or flight.submitted)
         return result

@@ -32,7 +32,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         cells_text = [cell_text(cells[(op, b, v)]) if (op, b, v) in cells else "" for b, v in backends]
         lines.append(f"| {op} | " + " | ".join(cells_text) + " |")
     counts = {s: n for s, n in status_counts(report).items() if n}
-    lines += ["", f"{len(rows)} cells: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()) + "."]
+    lines += ["", f"{len(rows)} cell{'s' if len(rows) != 1 else ''}: "
+              + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()) + "."]
     details = [r for r in rows if r["status"] in ("disagree", "error", "timeout", "known_divergence")
                or r.get("unexpected_passes")]
     if details:

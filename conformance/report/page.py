@@ -58,7 +58,7 @@ def page_view(report: Mapping[str, Any]) -> dict[str, Any]:
         details.append(_detail_view(op, anchor, statuses, op_cells, cols))
     return {
         "title": "Operator parity",
-        "summary": " ".join(environment_lines(report)) if report.get("kind") != "merged" else "",
+        "summary": " ".join(environment_lines(report)).replace("`", "") if report.get("kind") != "merged" else "",
         "merged": report.get("kind") == "merged",
         "statuses": [{"name": s, "label": STATUS_LABELS[s], "count": counts[s]} for s in STATUSES],
         "columns": [{"backend": b, "version": v, "colour": PALETTE[i % len(PALETTE)]} for i, (b, v) in enumerate(cols)],
