@@ -53,7 +53,7 @@ def profile_settings(profile: str | None = None, examples: int | None = None, se
 def without_local_constants() -> Iterator[None]:
     """Within this block, Hypothesis draws only from the strategies, not from local source constants.
 
-    Since 6.131 Hypothesis also offers, now and then, integers it found in the source of the
+    Recent Hypothesis (6.170 here) also offers, now and then, integers it found in the source of the
     *local* modules imported so far (``hypothesis.internal.conjecture.providers``). The cases a
     seed gives then depend on import history: a report's worker that loaded the onnxruntime
     backend for an earlier cell, a pytest process, and ``conformance certify`` drew different

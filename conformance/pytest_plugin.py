@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class _ReportCollector:
     directory: Path
     profile: str
     started: float = field(default_factory=time.perf_counter)
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     results: dict[tuple[str, str], tuple[str, CertifyResult]] = field(default_factory=dict)  # (op, spec) ->
     probes: dict[tuple[str, str, str], list[DivergenceProbe]] = field(default_factory=dict)  # (op, name, version) ->
     written: list[Path] = field(default_factory=list)
@@ -89,7 +91,7 @@ class _ReportCollector:
         return report_from_results(results, [spec for _, (spec, _) in cells], self.profile, None,
                                    int(seed) if seed is not None else None,
                                    {s: _status(s).reason for s in specs if not _status(s).available},
-                                   started=None, seconds=time.perf_counter() - self.started)
+                                   started=self.started_at, seconds=time.perf_counter() - self.started)
 
 
 def _with_probes(result: CertifyResult, probes: list[DivergenceProbe]) -> CertifyResult:

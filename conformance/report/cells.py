@@ -94,6 +94,7 @@ def run_cells(cells: Sequence[Cell], search: Search, backends: dict[str, Backend
 
 
 def unsupported_result(cell: Cell) -> CertifyResult:
+    """The result of a cell whose backend does not implement its operator (nothing is drawn)."""
     return CertifyResult(cell.op, cell.backend, cell.backend_version, status="unsupported",
                          message=f"{cell.backend} does not implement {cell.op}")
 
