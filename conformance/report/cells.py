@@ -181,10 +181,17 @@ def _watch_calls(backend: Backend, cell: Cell, state: _WorkerState) -> None:
 
 
 def _watchdog(state: _WorkerState) -> None:
-    """Save the case of a backend call that runs too long, and tell the parent where it is."""
+    """Save the case of a backend call that runs too long, and tell the parent where it is.
+
+    It also ends the worker when the parent is gone (killed, say), which a worker stuck in a
+    backend would otherwise never notice.
+    """
     limit = SLOW_CALL_SECONDS if state.timeout is None else min(SLOW_CALL_SECONDS, state.timeout / 4)
+    parent = os.getppid()
     while True:
         time.sleep(min(0.25, limit / 2))
+        if os.getppid() != parent:
+            os._exit(1)
         call = dict(state.call)
         if not call or call.get("saved") is not None or time.monotonic() - call["started"] < limit:
             continue
