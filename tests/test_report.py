@@ -6,6 +6,9 @@ import importlib
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -251,3 +254,49 @@ def test_written_files_round_trip(report, tmp_path):
     assert [p.name for p in paths] == ["parity.json", "parity.md"]
     assert load_report(paths[0]) == report
     assert os.path.getsize(paths[1]) > 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process trees from /proc (Linux)")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_stopping_a_report_stops_its_workers(tmp_path, stop):
+    """A report whose backend hangs (no timeout) is stopped: its workers go too, even stuck ones."""
+    command = [sys.executable, "-m", "conformance", "report", "--ops", "ConvTranspose", "--backend",
+               "tests.misbehaving:HangsOnConvTranspose", "--timeout", "0", "-j", "2", "--out", str(tmp_path)]
+    parent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := [p for p in _children(parent.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]) < 1:
+            assert time.monotonic() < deadline, "no worker started"
+            time.sleep(0.2)
+        time.sleep(2)  # the worker is now stuck in the backend
+        parent.send_signal(stop)
+        parent.wait(30)
+        deadline = time.monotonic() + 15
+        while any(_alive(p) for p in workers):
+            assert time.monotonic() < deadline, f"workers {workers} outlived their report"
+            time.sleep(0.2)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    if stop == signal.SIGTERM:
+        assert parent.returncode == 130 and "interrupted" in parent.stderr.read()
