@@ -174,4 +174,5 @@ def cpu_name() -> str:
 
 
 def now() -> datetime:
+    """The current time, in UTC."""
     return datetime.now(timezone.utc)

@@ -48,6 +48,8 @@ class Change:
 
 @dataclass
 class Diff:
+    """Everything that changed from the ``old`` report to the ``new`` one; only regressions fail."""
+
     old: str
     new: str
     regressions: list[Change] = field(default_factory=list)
@@ -238,6 +240,7 @@ def _saved_features(directory: str) -> Mapping[str, Any] | None:
 
 
 def diff_text(diff: Diff) -> str:
+    """The diff for a terminal: a verdict line, then each non-empty section."""
     lines = [f"conformance diff: {diff.old} → {diff.new}", _verdict(diff)]
     for title, changes in _sections(diff):
         if changes:
@@ -247,6 +250,7 @@ def diff_text(diff: Diff) -> str:
 
 
 def diff_markdown(diff: Diff) -> str:
+    """The diff as GitHub Markdown, for CI logs and pull requests."""
     lines = [f"## Parity diff: `{diff.old}` → `{diff.new}`", "", f"**{_verdict(diff)}**"]
     for title, changes in _sections(diff):
         if changes:
@@ -256,6 +260,7 @@ def diff_markdown(diff: Diff) -> str:
 
 
 def diff_json(diff: Diff) -> str:
+    """The diff as JSON: every section, and ``regressed``."""
     return json.dumps(diff.as_dict(), indent=2) + "\n"
 
 
