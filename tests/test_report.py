@@ -277,7 +277,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process trees from /proc (Linux)")
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_stopping_a_report_stops_its_workers(tmp_path, stop):
     """A report whose backend hangs (no timeout) is stopped: its workers go too, even stuck ones."""
     command = [sys.executable, "-m", "conformance", "report", "--ops", "ConvTranspose", "--backend",
