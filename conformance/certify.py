@@ -33,6 +33,7 @@ from conformance.diagnosis import diagnose_all
 from conformance.divergences import KnownDivergence
 from conformance.errors import Unsupported
 from conformance.ops.declaration import OpDeclaration, corner_reached
+from conformance.profiles import without_local_constants
 
 STATUSES = ("agree", "disagree", "unsupported", "error", "known_divergence")
 FAILING = ("disagree", "error")
@@ -259,7 +260,7 @@ def _search(strategy, check, settings_: settings, seed: int | None) -> _Failure 
     if seed is not None:
         test = hypothesis_seed(seed)(test)
     try:
-        with reporting.with_reporter(lambda _: None):
+        with reporting.with_reporter(lambda _: None), without_local_constants():
             test()
     except _Failure as failure:
         return failure
