@@ -29,5 +29,6 @@ class ReferenceBackend:
         if node.op_type not in reference.OPERATORS or node.domain not in ("", "ai.onnx"):
             raise Unsupported(f"the reference has no operator {node.domain or 'ai.onnx'}.{node.op_type}")
         dtype = next(a.dtype for a in arguments if a is not None)
-        outputs = reference.evaluate(node.op_type, arguments, attributes, opset=opset)
+        outputs = reference.evaluate(node.op_type, arguments, attributes, opset=opset,
+                                     output_count=len(node.output))
         return [o.astype(dtype) if o.dtype.kind == "f" else o for o in outputs]
