@@ -254,6 +254,19 @@ NEGATIVE_STEP_CLAMPED_LIKE_POSITIVE = Variant(
     "with a negative step, ends are clamped to [0, dim] as for a positive step instead of [-1, dim-1]:"
     " slicing backward to the very beginning (INT_MIN, or ends < -dim) loses the first element",
 )
+STARTS_CLAMPED_LIKE_NUMPY = Variant(
+    "starts_clamped_like_numpy",
+    "with a negative step, a start below -dim selects nothing (NumPy's and Python's slices, tf.strided_slice)"
+    " instead of starting at element 0 (ONNX clamps starts to [0, dim-1])",
+    "https://github.com/onnx/onnx/issues/4115",
+)
+INT_MAX_END_AS_UNBOUNDED = Variant(
+    "int_max_end_as_unbounded",
+    "an end of INT_MAX (2**31-1 or 2**63-1) read as 'to the end in the step's direction': with a negative"
+    " step it runs to element 0 instead of being clamped to dim-1 (an empty slice)",
+    "https://github.com/microsoft/onnxruntime/issues/2272",
+)
+INT_MAX_VALUES = (2**31 - 1, 2**63 - 1)
 
 
 def slice_bounds(dim: int, start: int, end: int, step: int,
@@ -263,15 +276,19 @@ def slice_bounds(dim: int, start: int, end: int, step: int,
     [0, dim-1] and ends to [-1, dim-1] (-1: up to and including element 0)."""
     if step == 0:
         raise ValueError("Slice steps cannot be 0")
+    if step < 0 and end in INT_MAX_VALUES and "int_max_end_as_unbounded" in variants:
+        end = -1 - dim
     start = start + dim if start < 0 else start
     end = end + dim if end < 0 else end
     if step > 0:
         return min(max(start, 0), dim), min(max(end, 0), dim)
+    if start < 0 and "starts_clamped_like_numpy" in variants:
+        return -1, -1
     lowest_end = 0 if "negative_step_clamped_like_positive" in variants else -1
     return min(max(start, 0), dim - 1), min(max(end, lowest_end), dim - 1)
 
 
-@with_variants(NEGATIVE_STEP_CLAMPED_LIKE_POSITIVE)
+@with_variants(NEGATIVE_STEP_CLAMPED_LIKE_POSITIVE, STARTS_CLAMPED_LIKE_NUMPY, INT_MAX_END_AS_UNBOUNDED)
 def slice_(data: np.ndarray, starts=None, ends=None, axes=None, steps=None,
           *, variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Elements start, start + step, ... (before end) on each listed axis; see ``slice_bounds``."""

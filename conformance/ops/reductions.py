@@ -87,11 +87,9 @@ def axes_input_since(op_type: str) -> int:
 
 
 def _dtype(d: Draws, op_type: str, opset: int) -> str:
-    if op_type in ("ReduceLogSumExp", "ReduceL2"):  # ReduceL2 of integers: rounding unspecified
+    if op_type in ("ReduceL2", "ReduceLogSumExp"):  # how their integer results round is unspecified
         return d("dtype", dtypes())
-    if op_type in ("ReduceMax", "ReduceMin") and opset >= 20:
-        return d("dtype", dtypes("int32", "int64", "int8", "uint8", "bool"))
-    return d("dtype", dtypes("int32", "int64"))
+    return d("dtype", dtypes("int32", "int64", "int8", "uint8", "bool", op_type=op_type, opset=opset))
 
 
 def _shape(d: Draws, op_type: str, dtype: str) -> list[int]:

@@ -35,9 +35,22 @@ def opset_versions(op_type: str, since: int = 1) -> tuple[int, ...]:
     return tuple(sorted(versions))
 
 
-def dtypes(*others: str) -> st.SearchStrategy[str]:
-    """A dtype name: float32 most of the time, float16 and float64, and each of ``others`` as often as float16."""
-    return st.sampled_from(FLOATS + tuple(others))
+def dtypes(*others: str, op_type: str | None = None, opset: int | None = None) -> st.SearchStrategy[str]:
+    """A dtype name: float32 most of the time, float16 and float64, and each of ``others`` as often
+    as float16; with ``op_type`` and ``opset``, only those its first input takes in that opset."""
+    names = FLOATS + tuple(others)
+    if op_type is not None:
+        names = tuple(n for n in names if n in takes(op_type, opset))
+    return st.sampled_from(names)
+
+
+def takes(op_type: str, opset: int | None = None) -> frozenset[str]:
+    """The NumPy dtype names the first input of ``op_type`` accepts in ``opset`` (its schema's types)."""
+    schema = onnx.defs.get_schema(op_type, opset or onnx.defs.onnx_opset_version())
+    constraints = {c.type_param_str: c.allowed_type_strs for c in schema.type_constraints}
+    allowed = constraints.get(schema.inputs[0].type_str, [schema.inputs[0].type_str])
+    names = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(bool)": "bool"}
+    return frozenset(names.get(t, t[len("tensor("):-1]) for t in allowed)
 
 
 def data_array(draws: Draws, label: str, shape: Sequence[int], dtype: str) -> np.ndarray:
