@@ -276,17 +276,15 @@ def _logsumexp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def _logsumexp_without_max(dtype: np.dtype) -> Kernel:
-    """``log(sum(exp(x)))`` as a backend computing in ``dtype`` gets it: exponentials and sums
-    beyond the dtype's largest value become inf, exponentials below half its smallest subnormal 0."""
-    info = np.finfo(dtype)
+    """``log(sum(exp(x)))`` as a backend computing in ``dtype`` gets it: each exponential and the
+    sum rounded to ``dtype``, so beyond its largest value they are inf, below its smallest
+    subnormal 0 (and subnormal, with few significant bits, in between)."""
 
     def kernel(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            terms = np.exp(x)
-            terms = np.where(terms > float(info.max), np.inf, terms)
-            terms = np.where(terms < float(info.smallest_subnormal) / 2, 0.0, terms)
-            total = np.sum(terms, axis=axes, keepdims=True)
-            return np.log(np.where(total > float(info.max), np.inf, total))
+            terms = np.exp(x).astype(dtype).astype(np.float64)
+            total = np.sum(terms, axis=axes, keepdims=True).astype(dtype).astype(np.float64)
+            return np.log(total)
 
     return kernel
 

@@ -135,7 +135,10 @@ def squeeze(data: np.ndarray, axes=None, *, variants: frozenset[str] = frozenset
 
 NEGATIVE_AXES_IN_INPUT_RANK = Variant(
     "negative_axes_in_input_rank",
-    "negative axes counted from the back of the input (rank r) instead of the output (rank r + len(axes))",
+    "each negative axis counted as tf.expand_dims counts a single one (axis + r + 1, r the input's rank)"
+    " instead of from the back of the output (axis + r + len(axes)), the dimensions then inserted in"
+    " ascending order",
+    "https://www.tensorflow.org/api_docs/python/tf/expand_dims",
 )
 AXES_IN_GIVEN_ORDER = Variant(
     "axes_in_given_order",
@@ -160,7 +163,12 @@ def unsqueeze(data: np.ndarray, axes=None, *, variants: frozenset[str] = frozens
             result = np.expand_dims(result, axis % rank)
         return result
     if "negative_axes_in_input_rank" in variants:
-        listed = [a + data.ndim + 1 if a < 0 else a for a in listed]
+        result = data
+        for position in sorted(a + data.ndim + 1 if a < 0 else a for a in listed):
+            if not 0 <= position <= result.ndim:
+                raise ValueError(f"axis {position} is out of range for rank {result.ndim + 1}")
+            result = np.expand_dims(result, position)
+        return result
     chosen = set(normalized_axes(listed, output_rank))
     shape, dims = [], iter(data.shape)
     for position in range(output_rank):

@@ -38,9 +38,10 @@ OTHER_DTYPES = ("int32", "int64", "int8", "uint8", "bool")
 INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
-def _start(draw, op_type: str, since: int, pins) -> tuple[Draws, int, str]:
+def _start(draw, op_type: str, since: int, pins, latest_twice: bool = False) -> tuple[Draws, int, str]:
     d = Draws(draw, pins)
-    opset = d("opset", st.sampled_from(opset_versions(op_type, since)))
+    opsets = opset_versions(op_type, since)
+    opset = d("opset", st.sampled_from(opsets + opsets[-1:] * latest_twice))
     return d, opset, d("dtype", dtypes(*OTHER_DTYPES, op_type=op_type, opset=opset))
 
 
@@ -271,29 +272,32 @@ def _composition(d: Draws, label: str, total: int, parts: int) -> list[int]:
 
 @st.composite
 def split_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
-    d, opset, dtype = _start(draw, "Split", 11, pins)
+    d, opset, dtype = _start(draw, "Split", 11, pins, latest_twice=True)  # num_outputs: opset 18
     rank = d("rank", st.integers(1, 4))
-    shape = shape_within(d, "shape", rank, BUDGET, high=6)
     axis = d("axis", st.sampled_from((None,) + tuple(range(-rank, rank))))
-    length = shape[0 if axis is None else axis]
     forms = ("split", "equal") if opset < 18 else ("split", "num_outputs", "num_outputs")
     form = d("form", st.sampled_from(forms))
     attributes: dict[str, Any] = {} if axis is None else {"axis": axis}
     inputs: dict[str, Any] = {}
-    if form == "split":
-        count = d("outputs", st.integers(1, 4))
-        sizes = _composition(d, "cuts", length, count)
-    elif form == "equal":  # no split: equal parts, as many as the node has outputs
-        count = d("outputs", st.sampled_from([k for k in range(1, 5) if length % k == 0]))
-    else:
-        # Uneven splits are ceil-sized with a smaller last chunk; a count that would leave the last
-        # chunk empty (5 in 4) is left out: the specification does not say what happens there.
-        counts = [k for k in range(1, 6) if k <= length and (k - 1) * -(-length // k) < length]
-        count = d("outputs", st.sampled_from(counts))
+    count = d("outputs", st.integers(1, 4) if form != "num_outputs" else st.integers(2, 5))
+    if form == "num_outputs":
+        # Uneven splits are ceil-sized with a smaller last chunk, numpy.array_split's first chunks
+        # are one larger: they part ways from 7 in 3 ([3, 3, 1] against [3, 2, 2]). A length that
+        # would leave the last chunk empty (5 in 4) is left out: the specification does not say
+        # what happens there.
+        lengths = [n for n in range(count, 12) if (count - 1) * -(-n // count) < n]
+        differing = [n for n in lengths if n % count not in (0, count - 1)]
+        length = d("length", st.sampled_from(lengths + differing))
         attributes["num_outputs"] = count
+    elif form == "equal":  # no split: equal parts, as many as the node has outputs
+        length = count * d("length/outputs", st.integers(1, 3))
+    else:
+        length = d("length", st.integers(0, 8))
+    shape = shape_within(d, "shape", rank, BUDGET // 11, high=4)
+    shape[0 if axis is None else axis] = length
     inputs["input"] = data_array(d, "input", shape, dtype)
     if form == "split":
-        _either_form(opset, 13, "split", sizes, attributes, inputs)
+        _either_form(opset, 13, "split", _composition(d, "cuts", length, count), attributes, inputs)
     outputs = tuple(f"output_{i}" for i in range(count))
     return Case("Split", inputs, attributes, outputs=outputs, opset=opset, draws=d.record)
 
@@ -313,6 +317,8 @@ def split_features(case: Case) -> dict[str, Any]:
         "axis_given": "axis" in case.attributes,
         "negative_axis": axis < 0,
         "uneven": "num_outputs" in case.attributes and length % count != 0,
+        # Where ceil-sized chunks and numpy.array_split's differ.
+        "uneven_unlike_array_split": "num_outputs" in case.attributes and length % count not in (0, count - 1),
         "empty_output": 0 in sizes,
     }
 
@@ -596,7 +602,7 @@ DECLARATIONS = (
     _declaration("Split", "cut along an axis: split sizes (attribute, then input) or num_outputs (opset 18)",
                  split_cases, split_features,
                  ("form=split", "form=equal", "form=num_outputs", "split_form=attribute", "split_form=input",
-                  "uneven", "empty_output", "negative_axis", "axis_given=False")),
+                  "uneven", "uneven_unlike_array_split", "empty_output", "negative_axis", "axis_given=False")),
     _declaration("Transpose", "permute axes (reversed without perm)", transpose_cases, transpose_features,
                  ("perm_given=False", "perm_not_involution", "rank=1", "rank=5")),
     _declaration("Slice", "strided slices with clamping, negative steps and axes", slice_cases, slice_features,
