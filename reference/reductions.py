@@ -58,12 +58,14 @@ NO_MAX_SUBTRACTION = Variant(
 COMMON_VARIANTS = (KEEPDIMS_DEFAULT_FALSE, NOOP_IGNORED, EMPTY_AXES_REDUCE_NOTHING)
 COMPOSITE_VARIANTS = COMMON_VARIANTS + (NOOP_SKIPS_COMPOSITE_STEPS,)
 
+Axes = Sequence[int] | np.ndarray | None  # the attribute's list, the input's int64 array, or absent
+
 # Kernels receive the data (float64, or int64/bool for exact integer arithmetic) and the axes,
 # and return the reduction with the reduced axes kept (size 1).
 Kernel = Callable[[np.ndarray, tuple[int, ...]], np.ndarray]
 
 
-def axes_list(axes: Sequence[int] | np.ndarray | None) -> list[int] | None:
+def axes_list(axes: Axes) -> list[int] | None:
     """The axes as a list of ints (None when absent), from the attribute or the int64 input."""
     if axes is None:
         return None
@@ -88,7 +90,7 @@ def normalized_axes(axes: list[int], rank: int, name: str = "axes") -> list[int]
 
 def reduced_axes(
     shape: Sequence[int],
-    axes: Sequence[int] | np.ndarray | None,
+    axes: Axes,
     noop_with_empty_axes: int = 0,
     variants: frozenset[str] = frozenset(),
 ) -> tuple[int, ...]:
@@ -143,7 +145,7 @@ def _finish(result: np.ndarray, data: np.ndarray, axes: tuple[int, ...], keepdim
 
 def _reduce(
     data: np.ndarray,
-    axes: Sequence[int] | np.ndarray | None,
+    axes: Axes,
     keepdims: int | None,
     noop_with_empty_axes: int,
     variants: frozenset[str],
@@ -192,7 +194,8 @@ def _integer_extreme(data: np.ndarray, largest: bool) -> Kernel:
 
 
 @with_variants(*COMMON_VARIANTS)
-def reduce_sum(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_sum(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+               variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Sum over the reduced axes (0 over no values)."""
     return _reduce(data, axes, keepdims, noop_with_empty_axes, variants, _sum)
 
@@ -208,13 +211,15 @@ def _mean(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 @with_variants(*COMMON_VARIANTS)
-def reduce_mean(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_mean(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+                variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Mean over the reduced axes; an integer mean is truncated toward zero (see the module docstring)."""
     return _reduce(data, axes, keepdims, noop_with_empty_axes, variants, _mean)
 
 
 @with_variants(*COMMON_VARIANTS)
-def reduce_max(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_max(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+               variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Maximum over the reduced axes; over no values -inf (the dtype's lowest integer, False)."""
     data = np.asarray(data)
     kernel = _integer_extreme(data, True) if data.dtype.kind in "iu" else _extreme(True)
@@ -222,7 +227,8 @@ def reduce_max(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, varian
 
 
 @with_variants(*COMMON_VARIANTS)
-def reduce_min(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_min(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+               variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Minimum over the reduced axes; over no values +inf (the dtype's highest integer, True)."""
     data = np.asarray(data)
     kernel = _integer_extreme(data, False) if data.dtype.kind in "iu" else _extreme(False)
@@ -234,13 +240,15 @@ def _prod(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 @with_variants(*COMMON_VARIANTS)
-def reduce_prod(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_prod(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+                variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Product over the reduced axes (1 over no values)."""
     return _reduce(data, axes, keepdims, noop_with_empty_axes, variants, _prod)
 
 
 @with_variants(*COMPOSITE_VARIANTS)
-def reduce_l1(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_l1(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+              variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Sum of absolute values over the reduced axes; ``|x|`` over no axes (noop_with_empty_axes)."""
     return _reduce(data, axes, keepdims, noop_with_empty_axes, variants,
                    lambda x, a: np.sum(np.abs(x), axis=a, keepdims=True), np.abs)
@@ -253,13 +261,15 @@ def _l2(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 @with_variants(*COMPOSITE_VARIANTS)
-def reduce_l2(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_l2(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+              variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Euclidean norm over the reduced axes; ``|x|`` over no axes (noop_with_empty_axes)."""
     return _reduce(data, axes, keepdims, noop_with_empty_axes, variants, _l2, np.abs)
 
 
 @with_variants(*COMPOSITE_VARIANTS)
-def reduce_sum_square(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_sum_square(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+                      variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Sum of squares over the reduced axes; ``x**2`` over no axes (noop_with_empty_axes)."""
     return _reduce(data, axes, keepdims, noop_with_empty_axes, variants,
                    lambda x, a: np.sum(x * x, axis=a, keepdims=True), lambda x: x * x)
@@ -290,7 +300,8 @@ def _logsumexp_without_max(dtype: np.dtype) -> Kernel:
 
 
 @with_variants(*COMPOSITE_VARIANTS, NO_MAX_SUBTRACTION)
-def reduce_log_sum_exp(data, axes=None, *, keepdims=None, noop_with_empty_axes=0, variants=frozenset()) -> np.ndarray:
+def reduce_log_sum_exp(data: np.ndarray, axes: Axes = None, *, keepdims: int | None = None, noop_with_empty_axes: int = 0,
+                       variants: frozenset[str] = frozenset()) -> np.ndarray:
     """``log(sum(exp(x)))`` over the reduced axes (-inf over no values); ``x`` over no axes.
 
     Computed as ``m + log(sum(exp(x - m)))``: the value the specification defines, whatever the
