@@ -281,7 +281,12 @@ def slice_bounds(dim: int, start: int, end: int, step: int,
                  variants: frozenset[str] = frozenset()) -> tuple[int, int]:
     """Effective start and end on one axis: negative values get ``dim`` added, then starts are
     clamped to [0, dim] and ends to [0, dim] for a positive step; for a negative step starts to
-    [0, dim-1] and ends to [-1, dim-1] (-1: up to and including element 0)."""
+    [0, dim-1] and ends to [-1, dim-1] (-1: up to and including element 0).
+
+    The clamping text came as a clarification without a new opset (onnx/onnx#3908, #4115): it
+    applies to opset 11, whose text only says "similar to numpy", as well. It differs from NumPy's
+    slices in one place: a backward start below -dim starts at element 0 instead of selecting nothing.
+    """
     if step == 0:
         raise ValueError("Slice steps cannot be 0")
     if step < 0 and end in INT_MAX_VALUES and "int_max_end_as_unbounded" in variants:
