@@ -4,7 +4,8 @@ Each function takes ONNX's inputs positionally (``None`` for an omitted optional
 ONNX's attributes as keyword arguments with ONNX's names, computes in float64, and returns the
 output (or a tuple of outputs). Functions decorated with ``with_variants`` also accept
 ``variants=`` naming the other conventions found in the wild (see ``reference.variants``); a
-function whose semantics changed across opsets takes ``opset=``.
+function whose semantics changed across opsets takes ``opset=``, and one whose result depends on
+how many outputs the node declares (Split without ``split``) takes ``output_count=``.
 
 Each family module (``reference/conv.py``, ...) lists its functions in an ``OPERATORS`` table;
 ``reference.OPERATORS`` gathers them all.
@@ -30,8 +31,8 @@ def variants_of(op_type: str) -> Mapping[str, Variant]:
 
 
 @cache
-def _takes_opset(function: Callable[..., Any]) -> bool:
-    return "opset" in inspect.signature(function).parameters
+def _takes(function: Callable[..., Any], parameter: str) -> bool:
+    return parameter in inspect.signature(function).parameters
 
 
 def evaluate(
@@ -40,17 +41,25 @@ def evaluate(
     attributes: Mapping[str, Any],
     variants: Iterable[str] = (),
     opset: int | None = None,
+    output_count: int | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Run one ONNX node on the reference; always returns a tuple of float64 (or exact) outputs.
 
-    ``opset`` reaches the functions whose semantics depend on it (they declare ``opset``).
+    ``opset`` reaches the functions whose semantics depend on it (they declare ``opset``), and
+    ``output_count`` (how many outputs the node declares) those that declare ``output_count``
+    (Split without ``split``; BatchNormalization before opset 14, which trains when it lists its
+    optional outputs). With ``output_count``, only that many outputs are returned: a function may
+    compute optional trailing outputs (MaxPool's Indices, Dropout's mask) whether asked or not.
     """
     try:
         function = OPERATORS[op_type]
     except KeyError:
         raise KeyError(f"the reference has no operator {op_type!r}") from None
     extra: dict[str, Any] = {"variants": tuple(variants)} if variants else {}
-    if opset is not None and _takes_opset(function):
+    if opset is not None and _takes(function, "opset"):
         extra["opset"] = opset
+    if output_count is not None and _takes(function, "output_count"):
+        extra["output_count"] = output_count
     result = function(*inputs, **attributes, **extra)
-    return result if isinstance(result, tuple) else (result,)
+    result = result if isinstance(result, tuple) else (result,)
+    return result if output_count is None else result[:output_count]

@@ -31,7 +31,8 @@ class ReferenceBackend:
             if node.op_type not in reference.OPERATORS or node.domain not in ("", "ai.onnx"):
                 raise Unsupported(f"the reference has no operator {node.domain or 'ai.onnx'}.{node.op_type}")
             first = next(a.dtype for a in arguments if a is not None)
-            outputs = reference.evaluate(node.op_type, arguments, attributes, opset=opset)
+            outputs = reference.evaluate(node.op_type, arguments, attributes, opset=opset,
+                                         output_count=len(node.output))
             with np.errstate(over="ignore"):  # a float64 result beyond the output dtype's range rounds to inf
                 return [o.astype(dtypes.get(name, first)) if o.dtype.kind in "fiu" else o
                         for name, o in zip(node.output, outputs)]
