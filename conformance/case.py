@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import onnx
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from conformance.errors import ConformanceError
 
@@ -29,7 +29,11 @@ def current_opset(op_type: str, domain: str = "") -> int:
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One operator call. ``inputs`` is ordered as the node's inputs; ``None`` omits an optional one."""
+    """One operator call. ``inputs`` is ordered as the node's inputs; ``None`` omits an optional one.
+
+    The input arrays are made read-only: backends receive the very arrays the reference reads,
+    and a backend that writes into its inputs fails loudly instead of skewing the verdict.
+    """
 
     op_type: str
     inputs: Mapping[str, np.ndarray | None]
@@ -152,6 +156,8 @@ def node_model(
     model = helper.make_model(graph, opset_imports=opsets, producer_name="nn-conformance")
     model.ir_version = helper.find_min_ir_version_for(opsets)
     inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    if any(name not in inferred or not inferred[name].type.tensor_type.HasField("shape") for name in outputs):
+        inferred.update(_inferred_from_values(model, inputs))
     first_type = graph_inputs[0].type.tensor_type.elem_type if graph_inputs else onnx.TensorProto.FLOAT
     for name in outputs:
         # ONNX's own shape inference types the outputs; the checker wants a shape field there.
@@ -161,6 +167,27 @@ def node_model(
             found = helper.make_tensor_value_info(name, elem_type, shape)
         model.graph.output.append(found)
     return model
+
+
+def _inferred_from_values(model: onnx.ModelProto, inputs: Mapping[str, np.ndarray | None]) -> dict[str, onnx.ValueInfoProto]:
+    """Output types from ONNX's inference of the node given the values of its integer inputs.
+
+    Where an output's shape depends on an input's values (Reshape's shape, Squeeze's axes, Split's
+    split, Slice's starts), graph inference cannot know it, as the inputs are fed at run time.
+    """
+    (node,) = model.graph.node
+    opset = next(o.version for o in model.opset_import if o.domain == node.domain)
+    values = {name: numpy_helper.from_array(array, name) for name, array in inputs.items()
+              if array is not None and array.dtype.kind in "iu" and array.size <= 64}
+    try:
+        types = onnx.shape_inference.infer_node_outputs(
+            onnx.defs.get_schema(node.op_type, opset, node.domain), node,
+            {i.name: i.type for i in model.graph.input}, input_data=values,
+            opset_imports=list(model.opset_import), ir_version=model.ir_version)
+    except Exception:  # ONNX's inference rejects the node: the graph inference stands
+        return {}
+    return {name: helper.make_value_info(name, type_proto) for name, type_proto in types.items()
+            if type_proto.tensor_type.HasField("shape")}
 
 
 def save_case(case: Case, directory: Path | str, metadata: Mapping[str, Any] | None = None) -> Path:

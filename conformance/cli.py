@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -14,6 +16,9 @@ from conformance.errors import BackendUnavailable, ConformanceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_FAILURES = Path(".conformance") / "failures"
+DEFAULT_BASELINE = Path("reports") / "baseline.json"
+DEFAULT_CELL_TIMEOUT = 600.0
+DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
 PROFILE_HELP = ("Hypothesis profile: ci (25 derandomized examples), dev (100 random), thorough (1000 random)")
 
 DESCRIPTION = """\
@@ -36,6 +41,9 @@ reproduces; 2 on a usage error (unknown operator or backend, malformed file)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A termination request unwinds like Ctrl-C, so that a report stops its worker processes.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -49,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,13 +107,51 @@ def build_parser() -> argparse.ArgumentParser:
     report = command(
         "report", cmd_report, "certify every operator on every backend and write a parity report",
         "Certify every declared operator (or --ops) on every available backend (or --backend) and write"
-        " parity.json and parity.md into --out.",
+        " parity.json, parity.md and parity.html into --out. Cells run in worker processes: a backend"
+        " that crashes or hangs on one operator is recorded as error or timeout for that cell, and the"
+        " run goes on. With --merge, no certification runs: the given reports (made on different"
+        " framework versions, say) are merged into one matrix with a column per backend version.",
     )
     report.add_argument("--ops", nargs="+", metavar="OP", help="only these operators")
     _backend_option(report, "certify this backend (repeatable; default: every available backend)")
-    _search_options(report, default_profile="ci")
+    _search_options(report, default_profile="ci", failures_default=None)
+    report.add_argument("-j", "--jobs", type=_natural, default=1, metavar="N",
+                        help="worker processes running cells in parallel (default: 1; 0: run in this process,"
+                             " without timeout or crash isolation)")
+    report.add_argument("--timeout", type=_seconds, default=DEFAULT_CELL_TIMEOUT, metavar="SECONDS",
+                        help=f"most seconds one (operator, backend) cell may take before its worker is stopped"
+                             f" and the cell recorded as timeout (default: {DEFAULT_CELL_TIMEOUT:g}; 0: no limit)")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                        help="where parity.json, parity.md and failing cases go (default: reports)")
+                        help="where parity.json, parity.md, parity.html and failing cases go (default: reports)")
+    report.add_argument("--update-baseline", action="store_true",
+                        help="also write the report (without timing) to --baseline: the answers CI compares with")
+    report.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, metavar="FILE",
+                        help=f"the baseline that --update-baseline writes (default: {DEFAULT_BASELINE})")
+    report.add_argument("--merge", nargs="+", type=Path, metavar="REPORT",
+                        help="merge these parity.json files into one matrix (a column per backend version)"
+                             " instead of running")
+
+    diff = command(
+        "diff", cmd_diff, "compare two parity reports: regressions, fixes, what appeared or vanished",
+        "List what changed from OLD to NEW (two parity.json files): regressions (a cell that agreed and"
+        " now disagrees, errs or times out; newly unsupported cases; an error ratio that grew more than"
+        " --ratio-factor times), fixes, and operators or backends that appeared or vanished. A failure"
+        " listed in the known-divergences manifest is not a regression.",
+    )
+    diff.add_argument("old", type=Path, metavar="OLD", help="the earlier report (e.g. reports/baseline.json)")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the later report")
+    diff.add_argument("--format", choices=("text", "md", "json"), default="text",
+                      help="text (default), md (GitHub Markdown, for CI logs and pull requests) or json")
+    diff.add_argument("--ratio-factor", type=_factor, default=DEFAULT_RATIO_FACTOR, metavar="F",
+                      help=f"an error ratio that grew more than F times is a regression (default: {DEFAULT_RATIO_FACTOR:g})")
+    diff.add_argument("--ratio-floor", type=float, default=DEFAULT_RATIO_FLOOR, metavar="R",
+                      help=f"ratios below R count as R when measuring growth (default: {DEFAULT_RATIO_FLOOR:g})")
+    diff.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
+                      help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
+    diff.add_argument("--no-known-divergences", action="store_true",
+                      help="ignore every manifest: a listed divergence that appears is a regression too")
+    diff.epilog = ("exit status: 0 when nothing regressed; 1 on a regression; 2 on a usage error (a file that is"
+                   " not a parity report).")
 
     bench = command("bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)")
     bench.add_argument("op", metavar="OP", nargs="?", default="Conv", help="operator to benchmark (default: Conv)")
@@ -119,7 +169,8 @@ def _json_option(parser: argparse.ArgumentParser, shape: str) -> None:
     parser.add_argument("--json", action="store_true", help=f"print JSON instead of text: {shape}")
 
 
-def _search_options(parser: argparse.ArgumentParser, default_profile: str) -> None:
+def _search_options(parser: argparse.ArgumentParser, default_profile: str,
+                    failures_default: Path | None = DEFAULT_FAILURES) -> None:
     parser.add_argument("--profile", choices=("ci", "dev", "thorough"), default=default_profile,
                         help=f"{PROFILE_HELP} (default: {default_profile})")
     parser.add_argument("--examples", type=_positive, metavar="N", help="examples per backend (overrides the profile)")
@@ -128,8 +179,40 @@ def _search_options(parser: argparse.ArgumentParser, default_profile: str) -> No
                         help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
     parser.add_argument("--no-known-divergences", action="store_true",
                         help="ignore every manifest: report known divergences as plain disagreements")
-    parser.add_argument("--failures-dir", type=Path, default=DEFAULT_FAILURES, metavar="DIR",
-                        help=f"where shrunk failing cases are saved (default: {DEFAULT_FAILURES})")
+    parser.add_argument("--failures-dir", type=Path, default=failures_default, metavar="DIR",
+                        help="where shrunk failing cases are saved (default: "
+                             + (f"{failures_default})" if failures_default else "OUT/failures)"))
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float | None:
+    """Seconds, 0 meaning no limit (None)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 (no limit) or more")
+    return value or None
+
+
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 1:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 1")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -250,21 +333,44 @@ def cmd_replay(args) -> int:
 
 def cmd_report(args) -> int:
     from conformance.ops import declarations, get_declaration
-    from conformance.report import ReportRun, markdown, run_report, write_report
+    from conformance.report import ReportRun, failing_rows, load_report, run_report, write_report
+    from conformance.report.build import without_timing
+    from conformance.report.merge import merge_reports
+    from conformance.report.schema import validate_report
 
-    ops = [get_declaration(op).op_type for op in args.ops] if args.ops else list(declarations())
-    backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
-    settings_ = _settings(args)
-    run = ReportRun(ops, backends, args.profile, args.examples, args.seed, _divergences(args), unavailable)
-    total = len(ops) * len(backends)
-    with _progress(enabled=True) as progress:
-        advance = progress("parity report", total)
-        report = run_report(run, settings_, args.out / "failures", on_cell=lambda op, backend: advance())
+    if args.merge:
+        report = merge_reports([(str(path), load_report(path)) for path in args.merge])
+    else:
+        ops = [get_declaration(op).op_type for op in args.ops] if args.ops else list(declarations())
+        specs = list(dict.fromkeys(args.backend))
+        backends, unavailable = _load_backends(specs, explicit=bool(specs))
+        run = ReportRun(ops, backends, args.profile, args.examples, args.seed, _divergences(args), unavailable,
+                        specs=[s for s in (specs or _known_specs()) if s not in unavailable],
+                        timeout=args.timeout, jobs=args.jobs)
+        settings_ = _settings(args)
+        failures = args.failures_dir if args.failures_dir is not None else args.out / "failures"
+        with _report_progress(len(ops) * len(backends), settings_.max_examples) as events:
+            report = run_report(run, failures, events)
+    validate_report(report, where="the report written")  # the harness's own output must match its schema
     paths = write_report(report, args.out)
-    print(markdown(report))
+    if args.update_baseline and not args.merge:
+        args.baseline.parent.mkdir(parents=True, exist_ok=True)
+        args.baseline.write_text(json.dumps(without_timing(report), indent=2) + "\n")
+        paths.append(args.baseline)
+    _print_summary(report)
     print("wrote " + ", ".join(str(p) for p in paths))
-    failed = [r for r in report["results"] if r["status"] in ("disagree", "error") or r["unexpected_passes"]]
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if failing_rows(report) and not args.merge else EXIT_OK
+
+
+def cmd_diff(args) -> int:
+    from conformance.report import load_report
+    from conformance.report.diff import diff_json, diff_markdown, diff_reports, diff_text
+
+    old, new = load_report(args.old), load_report(args.new)
+    diff = diff_reports(old, new, _divergences(args), old_name=str(args.old), new_name=str(args.new),
+                        ratio_factor=args.ratio_factor, ratio_floor=args.ratio_floor)
+    print({"text": diff_text, "md": diff_markdown, "json": diff_json}[args.format](diff), end="")
+    return EXIT_FAILED if diff.regressed else EXIT_OK
 
 
 def cmd_bench(args) -> int:
@@ -344,6 +450,85 @@ def _table(*columns: str):
 
 def _print_json(data) -> None:
     print(json.dumps(data, indent=2))
+
+
+def _known_specs() -> list[str]:
+    from conformance.backends import known_specs
+
+    return known_specs()
+
+
+STATUS_STYLES = {"agree": "green", "known_divergence": "yellow", "unsupported": "dim", "disagree": "bold red",
+                 "error": "bold magenta", "timeout": "bold dark_orange"}
+
+
+def _print_summary(report) -> None:
+    """On a terminal, the matrix as a coloured table; elsewhere (CI logs), the Markdown matrix."""
+    from rich.console import Console
+
+    from conformance.report.build import columns, operators, status_counts
+    from conformance.report.markdown import markdown
+    from conformance.summary import ratio_text
+
+    console = Console()
+    if not console.is_terminal:
+        print(markdown(report))
+        return
+    cols = columns(report)
+    cells = {(r["op"], r["backend"], r["backend_version"]): r for r in report["results"]}
+    table = _table("operator", *(f"{b} {v}" for b, v in cols))
+    for op in operators(report):
+        texts = []
+        for b, v in cols:
+            r = cells.get((op, b, v))
+            if r is None:
+                texts.append("")
+                continue
+            text = f"[{STATUS_STYLES.get(r['status'], '')}]{r['status'].replace('_', ' ')}[/]"
+            if r["examples"]:
+                text += f" {r['examples']} ex, {ratio_text(r['max_error_ratio'])}×"
+            if r.get("diagnosis"):
+                text += f"\n{', '.join(r['diagnosis'])}"
+            if r.get("unexpected_passes"):
+                text += "\n[bold red]unexpected pass[/]"
+            texts.append(text)
+        table.add_row(op, *texts)
+    console.print(table)
+    counts = ", ".join(f"[{STATUS_STYLES[s]}]{n} {s.replace('_', ' ')}[/]" for s, n in status_counts(report).items() if n)
+    console.print(f"{len(report['results'])} cells: {counts}")
+
+
+@contextmanager
+def _report_progress(cells: int, examples: int) -> Iterator:
+    """Report events driving a rich progress display on a terminal: cells done, and each running cell."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from conformance.report import Events
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield Events()
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        overall = progress.add_task("cells", total=cells)
+        running: dict[int, object] = {}
+
+        def started(cell) -> None:
+            running[cell.index] = progress.add_task(f"  {cell.op} on {cell.backend}", total=examples)
+
+        def example(cell) -> None:
+            if cell.index in running:
+                progress.advance(running[cell.index])
+
+        def finished(cell, result) -> None:
+            task = running.pop(cell.index, None)
+            if task is not None:
+                progress.remove_task(task)
+            progress.advance(overall)
+
+        yield Events(started, example, finished)
 
 
 @contextmanager

@@ -2,9 +2,14 @@
 
 Deadlines are off: speed is measured by the benchmark, not asserted per example. The example
 database is off too: runs are reproducible from the seed, and failing cases are saved as files.
+For the same reason every search runs ``without_local_constants`` (see there).
 """
 
 from __future__ import annotations
+
+import importlib
+from contextlib import contextmanager
+from typing import Iterator
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -42,3 +47,32 @@ def profile_settings(profile: str | None = None, examples: int | None = None, se
     if seed is not None:
         overrides["derandomize"] = False
     return settings(base, **overrides)
+
+
+@contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Within this block, Hypothesis draws only from the strategies, not from local source constants.
+
+    Recent Hypothesis (6.170 here) also offers, now and then, integers it found in the source of the
+    *local* modules imported so far (``hypothesis.internal.conjecture.providers``). The cases a
+    seed gives then depend on import history: a report's worker that loaded the onnxruntime
+    backend for an earlier cell, a pytest process, and ``conformance certify`` drew different
+    cases from the same seed. Our strategies draw seeds and shapes, where such constants add
+    nothing, so the pool is emptied here: a seed names one sequence of cases in every process.
+    Hypothesis has no setting for this; if its internals move, this does nothing, and
+    ``tests/test_report.py`` (same seed, same report, in and out of worker processes) fails.
+    """
+    try:
+        providers = importlib.import_module("hypothesis.internal.conjecture.providers")
+        constants = importlib.import_module("hypothesis.internal.constants_ast").Constants
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE
+    except (ImportError, AttributeError):  # pragma: no cover - another Hypothesis layout
+        yield
+        return
+    cache.cache.clear()  # it may hold local constants from an earlier search
+    providers._get_local_constants = lambda: constants()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()

@@ -11,6 +11,10 @@ covers and asks for fixtures:
     def test_known_divergence(known_divergence, certify_divergence):
         certify_divergence(known_divergence)
 
+``pytest --conformance-report DIR`` also writes the parity report (``parity.json``, ``.md``,
+``.html``) of the certifications the run made, the same report ``conformance report`` writes, so
+a team that runs pytest in CI gets it without a second run.
+
 ``backend`` is parametrized over every selected backend (ids such as ``test_conv[tensorflow]``);
 an unavailable backend is skipped with the reason. A test that asks for ``op`` is parametrized
 over the module's ``OPERATORS`` too (``test_pooling[MaxPool-tensorflow]``), so one test can
@@ -21,13 +25,17 @@ module's operators and marked as a strict expected failure.
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from conformance.backends import BackendStatus, backend_status, known_specs, load_backend
+from conformance.backends import BackendStatus, backend_status, known_specs, load_backend, spec_of, supports
+from conformance.certify import CertifyResult, DivergenceProbe
 from conformance.certify import certify as run_certification
 from conformance.certify import probe_divergence
 from conformance.divergences import KnownDivergence, load_manifest
@@ -46,15 +54,97 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          " repeatable; default: every built-in and registered backend")
     group.addoption("--known-divergences", action="append", default=[], metavar="FILE",
                     help="an extra known-divergences manifest (TOML), added to the shipped one; repeatable")
-    group.addoption("--conformance-failures", default=str(DEFAULT_FAILURES_DIR), metavar="DIR",
+    group.addoption("--conformance-failures", default=None, metavar="DIR",
                     help="where shrunk failing cases are saved as model.onnx + inputs.npz"
-                         f" (default: {DEFAULT_FAILURES_DIR})")
+                         f" (default: {DEFAULT_FAILURES_DIR}, or DIR/failures with --conformance-report DIR)")
+    group.addoption("--conformance-report", default=None, metavar="DIR",
+                    help="also write the parity report of this run's certifications (parity.json, parity.md,"
+                         " parity.html) into DIR")
+
+
+@dataclass
+class _ReportCollector:
+    """The certifications and divergence probes a pytest run made, for ``--conformance-report``."""
+
+    directory: Path
+    profile: str
+    started: float = field(default_factory=time.perf_counter)
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    results: dict[tuple[str, str], tuple[str, CertifyResult]] = field(default_factory=dict)  # (op, spec) ->
+    probes: dict[tuple[str, str, str], list[DivergenceProbe]] = field(default_factory=dict)  # (op, name, version) ->
+    written: list[Path] = field(default_factory=list)
+
+    def report(self, config: pytest.Config) -> dict:
+        from conformance.ops import declarations
+        from conformance.report import report_from_results
+
+        order = list(declarations())
+        specs = _selected_specs(config)
+        cells = sorted(self.results.items(), key=lambda item: (
+            order.index(item[0][0]) if item[0][0] in order else len(order), item[0][0],
+            specs.index(item[0][1]) if item[0][1] in specs else len(specs), item[0][1]))
+        results = []
+        for _, (spec, result) in cells:
+            probes = self.probes.get((result.op, result.backend, result.backend_version), [])
+            results.append(_with_probes(result, probes))
+        seed = config.getoption("hypothesis_seed", default=None)
+        return report_from_results(results, [spec for _, (spec, _) in cells], self.profile, None,
+                                   int(seed) if seed is not None else None,
+                                   {s: _status(s).reason for s in specs if not _status(s).available},
+                                   started=self.started_at, seconds=time.perf_counter() - self.started)
+
+
+def _with_probes(result: CertifyResult, probes: list[DivergenceProbe]) -> CertifyResult:
+    """The result as ``certify`` with probing would have made it (see ``conformance.certify``)."""
+    result.divergences = list(probes)
+    if result.status == "agree" and any(p.reproduced for p in probes):
+        result.status = "known_divergence"
+        result.message = "; ".join(f"{p.id}: {p.reason} ({p.link})" for p in probes)
+    return result
+
+
+_COLLECTOR = pytest.StashKey[_ReportCollector]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
-    if not config.getoption("hypothesis_profile", default=None):
-        settings.load_profile(os.environ.get("CONFORMANCE_PROFILE", DEFAULT_PROFILE))
+    profile = config.getoption("hypothesis_profile", default=None)
+    if not profile:
+        profile = os.environ.get("CONFORMANCE_PROFILE", DEFAULT_PROFILE)
+        settings.load_profile(profile)
+    directory = config.getoption("conformance_report", default=None)
+    if directory:
+        config.stash[_COLLECTOR] = _ReportCollector(Path(directory), profile)
+
+
+def _failures_dir(config: pytest.Config) -> str:
+    explicit = config.getoption("conformance_failures", default=None)
+    if explicit:
+        return explicit
+    collector = config.stash.get(_COLLECTOR, None)
+    return str(collector.directory / "failures") if collector is not None else str(DEFAULT_FAILURES_DIR)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    collector = session.config.stash.get(_COLLECTOR, None)
+    if collector is None or not collector.results:
+        return
+    from conformance.report import write_report
+    from conformance.report.schema import validate_report
+
+    report = collector.report(session.config)
+    validate_report(report, where="the pytest parity report")
+    collector.written = write_report(report, collector.directory)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    collector = config.stash.get(_COLLECTOR, None)
+    if collector is None:
+        return
+    if collector.written:
+        terminalreporter.write_line("conformance report: " + ", ".join(str(p) for p in collector.written))
+    else:
+        terminalreporter.write_line("conformance report: no certification ran, so no report was written")
 
 
 def _selected_specs(config: pytest.Config) -> list[str]:
@@ -130,22 +220,32 @@ def backend(request: pytest.FixtureRequest, _backends: dict):
 
 
 @pytest.fixture
-def certify(request: pytest.FixtureRequest):
+def certify(request: pytest.FixtureRequest, _backends: dict):
     """``certify(op_type, backend)``: fail with a full account unless the backend agrees.
 
-    Cases inside known divergences are left to ``test_known_divergence``; a backend that can
-    express none of the drawn cases is skipped with the reason.
+    Cases inside known divergences are left to ``test_known_divergence``; a backend that does not
+    implement the operator, or can express none of the drawn cases, is skipped with the reason.
     """
     config = request.config
+    collector = config.stash.get(_COLLECTOR, None)
 
     def run(op_type: str, backend) -> None:
         declaration = get_declaration(op_type)
+        spec = next((s for s, b in _backends.items() if b is backend), None) or spec_of(backend)
+        if not supports(backend, declaration.op_type):
+            if collector is not None:
+                collector.results[(declaration.op_type, spec)] = (spec, CertifyResult(
+                    declaration.op_type, backend.name, backend.version, status="unsupported",
+                    message=f"{backend.name} does not implement {declaration.op_type}"))
+            pytest.skip(f"{backend.name} does not implement {declaration.op_type}")
         result = run_certification(
             declaration, backend, settings.default,
             divergences=_manifest(tuple(config.getoption("known_divergences"))),
-            failures_dir=config.getoption("conformance_failures"),
+            failures_dir=_failures_dir(config),
             probe=False,  # each divergence is probed by test_known_divergence, as a strict xfail
         )
+        if collector is not None:
+            collector.results[(declaration.op_type, spec)] = (spec, result)
         if result.status in ("disagree", "error"):
             pytest.fail(result_text(result), pytrace=False)
         if result.status == "unsupported":
@@ -172,7 +272,10 @@ def certify_divergence(request: pytest.FixtureRequest, _backends: dict):
         if not entry.applies_to(backend.name, backend.version, entry.op):
             pytest.skip(f"{entry.id} applies to {backend.name} {entry.versions}, not {backend.version}")
         probe = probe_divergence(get_declaration(entry.op), backend, entry, settings.default,
-                                 failures_dir=config.getoption("conformance_failures"))
+                                 failures_dir=_failures_dir(config))
+        collector = config.stash.get(_COLLECTOR, None)
+        if collector is not None:
+            collector.probes.setdefault((entry.op, backend.name, backend.version), []).append(probe)
         if probe.reproduced:
             lines = [f"{entry.id} still reproduces on {backend.name} {backend.version}:"]
             lines += counterexample_text(entry.op, probe.witness)

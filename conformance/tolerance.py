@@ -79,12 +79,15 @@ class Accumulation:
 
 @dataclass(frozen=True)
 class Exact:
-    """Outputs that select or move values without arithmetic: any difference is an error."""
+    """Outputs that select or move values without arithmetic: any difference is an error.
 
-    count: int = 1
+    ``count`` outputs, or as many as the case declares when ``count`` is None (Split).
+    """
+
+    count: int | None = 1
 
     def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[float]:
-        return [0.0] * self.count
+        return [0.0] * (len(case.outputs) if self.count is None else self.count)
 
     def describe(self) -> str:
         return "exact"

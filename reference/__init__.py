@@ -4,7 +4,8 @@ Each function takes ONNX's inputs positionally (``None`` for an omitted optional
 ONNX's attributes as keyword arguments with ONNX's names, computes in float64, and returns the
 output (or a tuple of outputs). Functions decorated with ``with_variants`` also accept
 ``variants=`` naming the other conventions found in the wild (see ``reference.variants``); a
-function whose semantics changed across opsets takes ``opset=``.
+function whose semantics changed across opsets takes ``opset=``, and one whose result depends on
+how many outputs the node declares (Split without ``split``) takes ``output_count=``.
 
 Each family module (``reference/conv.py``, ...) lists its functions in an ``OPERATORS`` table;
 ``reference.OPERATORS`` gathers them all.
@@ -40,15 +41,15 @@ def evaluate(
     attributes: Mapping[str, Any],
     variants: Iterable[str] = (),
     opset: int | None = None,
-    outputs: int | None = None,
+    output_count: int | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Run one ONNX node on the reference; always returns a tuple of float64 (or exact) outputs.
 
-    ``opset`` reaches the functions whose semantics depend on it (they declare ``opset``).
-    ``outputs`` is how many outputs the node lists: it reaches the functions whose semantics
-    depend on it (they declare ``outputs``: BatchNormalization before opset 14 trains when it
-    lists its optional outputs), and only that many are returned (a function may compute its
-    optional outputs whether or not they are asked for).
+    ``opset`` reaches the functions whose semantics depend on it (they declare ``opset``), and
+    ``output_count`` (how many outputs the node declares) those that declare ``output_count``
+    (Split without ``split``; BatchNormalization before opset 14, which trains when it lists its
+    optional outputs). With ``output_count``, only that many outputs are returned: a function may
+    compute optional trailing outputs (MaxPool's Indices, Dropout's mask) whether asked or not.
     """
     try:
         function = OPERATORS[op_type]
@@ -57,8 +58,8 @@ def evaluate(
     extra: dict[str, Any] = {"variants": tuple(variants)} if variants else {}
     if opset is not None and _takes(function, "opset"):
         extra["opset"] = opset
-    if outputs is not None and _takes(function, "outputs"):
-        extra["outputs"] = outputs
+    if output_count is not None and _takes(function, "output_count"):
+        extra["output_count"] = output_count
     result = function(*inputs, **attributes, **extra)
     result = result if isinstance(result, tuple) else (result,)
-    return result if outputs is None else result[:outputs]
+    return result if output_count is None else result[:output_count]

@@ -37,7 +37,8 @@ class _Rewriting:
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         case = Case.from_model(model, inputs)
         arguments, attributes = self.rewrite(list(case.inputs.values()), dict(case.attributes))
-        outputs = reference.evaluate(case.op_type, arguments, attributes)
+        # The model's opset: some operators' semantics depend on it (Softmax before and after 13).
+        outputs = reference.evaluate(case.op_type, arguments, attributes, opset=case.opset)
         return [o.astype(case.dtype) for o in outputs]
 
 
@@ -241,3 +242,26 @@ class Winograd(_InPrecision):
         return Y.reshape(N, M, *outer_out, out_last)
 
 
+
+
+# -- a planted regression of a real backend, for the CI baseline test ----------------------------
+
+
+class OnnxRuntimeFlippingConv:
+    """onnxruntime as if an upgrade had switched Conv to true convolution (the kernel flipped).
+
+    It keeps onnxruntime's name and version, so a report made with it lines up, cell by cell,
+    with the committed baseline's onnxruntime column, the way a real upgrade's report would.
+    """
+
+    def __init__(self):
+        from conformance.backends.onnxruntime import OnnxRuntimeBackend
+
+        self._runtime = OnnxRuntimeBackend()
+        self.name, self.version = self._runtime.name, self._runtime.version
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if model.graph.node[0].op_type == "Conv":
+            weights = model.graph.node[0].input[1]
+            inputs = {**inputs, weights: np.ascontiguousarray(_spatial_flip(inputs[weights]))}
+        return self._runtime.run(model, inputs)

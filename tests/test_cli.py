@@ -21,7 +21,7 @@ def test_help_explains_the_commands_and_exit_statuses(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for word in ("backends", "ops", "certify", "replay", "report", "bench", "module.path:Attr", "exit status"):
+    for word in ("backends", "ops", "certify", "replay", "report", "diff", "bench", "module.path:Attr", "exit status"):
         assert word in out
 
 
@@ -100,12 +100,13 @@ def test_a_malformed_saved_case_is_one_line(capsys, tmp_path):
     assert status == EXIT_USAGE and "not a valid ONNX model" in err and err.count("\n") == 1
 
 
-def test_report_writes_json_and_markdown(capsys, tmp_path):
+def test_report_writes_json_markdown_and_html(capsys, tmp_path):
     status, out, _ = run(capsys, "report", "--ops", "Conv", "--backend", "reference", "--examples", "5",
                          "--out", str(tmp_path))
     assert status == EXIT_OK
+    assert (tmp_path / "parity.html").is_file()
     report = json.loads((tmp_path / "parity.json").read_text())
-    assert report["schema_version"] == 1 and report["environment"]["max_examples"] == 5
+    assert report["schema_version"] == 2 and report["environment"]["max_examples"] == 5
     (row,) = report["results"]
     assert {"op", "backend", "backend_version", "status", "examples", "unsupported", "max_error_ratio",
             "max_ulp", "diagnosis", "counterexample", "replay"} <= set(row)

@@ -93,3 +93,38 @@ def test_family(op, backend, certify):
     result = run(pytester, "--backend", "reference", "-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_family?Conv-reference? PASSED*", "*test_family?ConvTranspose-reference? PASSED*"])
+
+
+def test_conformance_report_writes_the_report_the_cli_writes(suite, tmp_path):
+    """``pytest --conformance-report DIR``: the three files, and the same results as ``conformance report``."""
+    import json
+
+    from conformance.cli import main
+    from conformance.report import load_report, without_timing
+
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""]))  # flipped-by-design only
+    out = tmp_path / "report"
+    result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
+                 "--known-divergences", str(manifest), "--conformance-report", str(out))
+    result.assert_outcomes(passed=2, xfailed=1)
+    result.stdout.fnmatch_lines([f"conformance report: {out / 'parity.json'}, {out / 'parity.md'}, {out / 'parity.html'}"])
+    from_pytest = load_report(out / "parity.json")  # validated against the schema
+    assert [(r["op"], r["backend"], r["status"]) for r in from_pytest["results"]] == [
+        ("Conv", "reference", "agree"), ("Conv", "planted-flipped-kernel", "known_divergence")]
+    assert from_pytest["environment"]["profile"] == "ci"
+
+    status = main(["report", "--ops", "Conv", "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
+                   "--known-divergences", str(manifest), "--out", str(out), "-j", "0"])
+    assert status == 0
+    from_cli = load_report(out / "parity.json")
+    assert without_timing(from_cli)["results"] == without_timing(from_pytest)["results"]
+    assert json.loads((out / "parity.json").read_text())["environment"]["timeout"] == 600
+
+
+def test_no_report_without_certifications(pytester: pytest.Pytester, tmp_path):
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = run(pytester, "--conformance-report", str(tmp_path / "r"))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["conformance report: no certification ran, so no report was written"])
+    assert not (tmp_path / "r").exists()

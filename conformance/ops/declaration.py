@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
 
 import reference
 from conformance.case import Case
+from conformance.compare import Verdict, compare
 from conformance.tolerance import Tolerance
 from reference.variants import Variant
 
@@ -51,6 +52,10 @@ class OpDeclaration:
     tolerance: Tolerance
     features: Callable[[Case], Mapping[str, Any]]
     corners: tuple[str, ...] = ()  # "feature" (true) or "feature=value" the strategy must reach
+    # For outputs that are random by specification (Dropout in training mode): judge(case, outputs,
+    # variants) returns the verdict of a test of their distribution, or None to compare with the
+    # reference element by element as usual.
+    judge: Callable[[Case, Sequence[np.ndarray], Iterable[str]], Verdict | None] | None = None
     checker_caveats: tuple[CheckerCaveat, ...] = ()  # valid calls that onnx.checker rejects
 
     @property
@@ -58,12 +63,26 @@ class OpDeclaration:
         return reference.variants_of(self.op_type)
 
     def expected(self, case: Case, variants: Iterable[str] = ()) -> tuple[np.ndarray, ...]:
-        """The reference outputs for ``case``, under the spec or under the named variants."""
+        """The reference outputs for ``case``, under the spec or under the named variants: only
+        the outputs the node asks for (a node may leave trailing optional ones out)."""
         return reference.evaluate(case.op_type, list(case.inputs.values()), case.attributes, variants, case.opset,
-                                  outputs=len(case.outputs))
+                                  output_count=len(case.outputs))
 
     def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
         return self.tolerance.bounds(case, variants)
+
+    def verdict(self, case: Case, outputs: Sequence[np.ndarray], variants: Iterable[str] = (),
+                expected: Sequence[np.ndarray] | None = None) -> Verdict:
+        """Judge a backend's ``outputs`` for ``case``: by the declaration's own ``judge`` where it
+        decides (random outputs), otherwise element by element against the reference within bounds."""
+        variants = tuple(variants)
+        if self.judge is not None:
+            judged = self.judge(case, outputs, variants)
+            if judged is not None:
+                return judged
+        if expected is None:
+            expected = self.expected(case, variants)
+        return compare(outputs, expected, self.bounds(case, variants), case.output_dtypes, case.outputs)
 
 
 def corner_reached(corner: str, features: Mapping[str, Any]) -> bool:

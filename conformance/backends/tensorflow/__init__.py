@@ -24,8 +24,8 @@ from reference.registry import FamilyRegistry
 Lowering = Callable[..., Any]
 
 # Each module of this package lowers one family and lists its lowerings in ``LOWERINGS``; a
-# lowering takes (tf, *inputs, **attributes) and, if it declares them, ``opset=`` and ``outputs=`` (how
-# many outputs the node lists: BatchNormalization before opset 14 trains when it lists five).
+# lowering takes (tf, *inputs, **attributes) and, if it declares them, ``opset=`` and
+# ``output_count=`` (how many outputs the node declares: Split without split sizes).
 LOWERINGS: Mapping[str, Lowering] = FamilyRegistry("conformance.backends.tensorflow", "LOWERINGS")
 
 
@@ -62,7 +62,7 @@ class TensorFlowBackend:
         if lowering is None:
             raise Unsupported(f"no TensorFlow lowering for {node.op_type}")
         extra = {"opset": opset} if _takes(lowering, "opset") else {}
-        if _takes(lowering, "outputs"):
-            extra["outputs"] = len(node.output)
+        if _takes(lowering, "output_count"):
+            extra["output_count"] = len(node.output)
         result = lowering(import_tensorflow(), *arguments, **attributes, **extra)
         return result if isinstance(result, (list, tuple)) else [result]

@@ -1,0 +1,69 @@
+"""Gemm, MatMul, Gather and Dropout lowered to TensorFlow.
+
+- Gemm: ``tf.linalg.matmul`` with ``transpose_a``/``transpose_b``, then alpha and beta * C
+  (TensorFlow broadcasts C as NumPy does).
+- MatMul: ``tf.linalg.matmul`` broadcasts batch axes but takes no 1-D operand; a 1-D operand is
+  promoted to a row (first) or a column (second) and the added axis removed afterwards, as
+  numpy.matmul defines it.
+- Gather: ``tf.gather`` rejects negative indices on the CPU, so they are first wrapped into
+  [0, s) (index + s), as ONNX defines them.
+- Dropout: the identity outside training mode. In training mode
+  ``tf.nn.experimental.stateless_dropout`` drops and scales the data; the mask is that same
+  kernel applied with the same seed to a tensor of ones. Its randomness cannot match another
+  backend's, so it is judged statistically (conformance/ops/dense.py). The seed is ONNX's
+  ``seed`` attribute, or a fresh one per call.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+from conformance.errors import Unsupported
+
+
+def gemm(tf, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, **legacy):
+    if legacy.get("broadcast") is not None:
+        raise Unsupported("Gemm's opset < 7 broadcast attribute is not lowered")
+    Y = tf.linalg.matmul(A, B, transpose_a=bool(transA), transpose_b=bool(transB))
+    cast = int if Y.dtype.is_integer else float
+    if alpha != 1.0:
+        Y = Y * tf.constant(cast(alpha), dtype=Y.dtype)
+    if C is not None:
+        Y = Y + tf.constant(cast(beta), dtype=Y.dtype) * C if beta != 1.0 else Y + C
+    return Y
+
+
+def matmul(tf, A, B):
+    left, right = len(A.shape) == 1, len(B.shape) == 1
+    if left:
+        A = tf.expand_dims(A, 0)
+    if right:
+        B = tf.expand_dims(B, -1)
+    Y = tf.linalg.matmul(A, B)
+    added = ([-2] if left else []) + ([-1] if right else [])
+    return tf.squeeze(Y, added) if added else Y
+
+
+def gather(tf, data, indices, *, axis=0):
+    size = tf.constant(data.shape[axis], dtype=indices.dtype)
+    wrapped = tf.where(indices < 0, indices + size, indices)
+    return tf.gather(data, wrapped, axis=axis)
+
+
+def dropout(tf, data, ratio=None, training_mode=None, *, seed=None, opset=None, **legacy):
+    if opset is not None and opset < 12:
+        raise Unsupported("Dropout before opset 12 (ratio attribute, no training_mode) is not lowered")
+    rate = 0.5 if ratio is None else float(np.asarray(ratio))
+    training = training_mode is not None and bool(np.asarray(training_mode))
+    if not training or rate == 0:
+        return [tf.identity(data), tf.ones(data.shape, dtype=tf.bool)]
+    # ONNX: "if not specified we will auto generate one".
+    seeds = [int(seed) if seed is not None else secrets.randbelow(2**31), 0]
+    output = tf.nn.experimental.stateless_dropout(data, rate=rate, seed=seeds)
+    kept = tf.nn.experimental.stateless_dropout(tf.ones_like(data), rate=rate, seed=seeds) != 0
+    return [output, kept]
+
+
+LOWERINGS = {"Gemm": gemm, "MatMul": matmul, "Gather": gather, "Dropout": dropout}

@@ -1,0 +1,178 @@
+"""The JSON form of a parity report: its environment, one row per (operator, backend) cell.
+
+A report is plain JSON data (``parity.json``), described by ``parity.schema.json`` beside this
+module. Everything else (Markdown, HTML, diff, merge) is computed from that data alone, so a
+report made by ``conformance report``, by ``pytest --conformance-report`` or by merging runs
+renders the same way.
+
+Timing is kept apart, in the top-level ``timing`` object and each row's ``seconds``: the same
+seed and environment give the same report once those are removed (``without_timing``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import onnx
+
+from conformance import __version__
+from conformance.backends import Backend, distribution_version, spec_of
+from conformance.certify import CertifyResult
+from conformance.divergences import KnownDivergence
+from conformance.summary import jsonable, result_json
+
+SCHEMA_VERSION = 2
+# Statuses from best to worst; the last three fail a run.
+STATUSES = ("agree", "known_divergence", "unsupported", "disagree", "error", "timeout")
+FAILING = ("disagree", "error", "timeout")
+# Error ratios are binned by quarter decades: fine enough to see a distribution move, and exact
+# in binary floating point, so the same ratios always fall in the same bins.
+BINS_PER_DECADE = 4
+TIMING_KEYS = ("timing",)  # top-level keys that hold timing
+ROW_TIMING_KEYS = ("seconds",)
+
+
+@dataclass
+class ReportRun:
+    """What a report run is asked to do.
+
+    ``specs`` are the spec strings the backends were loaded from, for worker processes to load
+    their own copies (by default, ``spec_of`` each backend). ``timeout`` is the most seconds one
+    cell may take in a worker process (None: no limit); ``jobs`` is the number of worker
+    processes (0: run every cell in this process, with neither timeout nor crash isolation).
+    """
+
+    ops: Sequence[str]
+    backends: Sequence[Backend]
+    profile: str
+    examples: int | None
+    seed: int | None
+    divergences: Sequence[KnownDivergence] = ()
+    unavailable: dict[str, str] = field(default_factory=dict)  # spec -> reason
+    specs: Sequence[str] | None = None
+    timeout: float | None = None
+    jobs: int = 1
+
+    def __post_init__(self):
+        if self.specs is None:
+            self.specs = [spec_of(b) for b in self.backends]
+        if len(self.specs) != len(self.backends):
+            raise ValueError("ReportRun: one spec per backend")
+
+
+def environment(run_profile: str | None, seed: int | None, max_examples: int,
+                unavailable: Mapping[str, str] | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """Where the report was made: versions, machine, opset, seed and profile (no timing)."""
+    return {
+        "nn_conformance": __version__,
+        "python": platform.python_version(),
+        "numpy": distribution_version("numpy"),
+        "onnx": distribution_version("onnx"),
+        "onnxruntime": distribution_version("onnxruntime", "onnxruntime-gpu"),
+        "tensorflow": distribution_version("tensorflow-cpu", "tensorflow", "tensorflow-intel"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": cpu_name(),
+        "opset": onnx.defs.onnx_opset_version(),
+        "seed": seed,
+        "profile": run_profile,
+        "max_examples": max_examples,
+        "timeout": timeout,
+        "unavailable_backends": dict(unavailable or {}),
+    }
+
+
+def row(result: CertifyResult) -> dict[str, Any]:
+    """One cell of the matrix: the certification result in its public JSON form."""
+    data = result_json(result)
+    counterexample = data.get("counterexample") or {}
+    data["replay"] = counterexample.get("replay") or None
+    data["backend_version"] = result.backend_version
+    data["error_ratio_histogram"] = histogram(result.error_ratios)
+    return {"op": data.pop("op"), "backend": data.pop("backend"), **data}
+
+
+def histogram(ratios: Iterable[float]) -> dict[str, Any]:
+    """Per-example largest error/bound ratios, binned by quarter decades (sparse).
+
+    ``bins`` holds ``[lower, count]`` pairs: ``count`` examples had a ratio in
+    ``[10**lower, 10**(lower + 1/4))``. Exact results (ratio 0) are counted in ``zeros``.
+    """
+    zeros, counts = 0, {}
+    for ratio in ratios:
+        if not math.isfinite(ratio):
+            continue
+        if ratio <= 0:
+            zeros += 1
+            continue
+        lower = math.floor(math.log10(ratio) * BINS_PER_DECADE) / BINS_PER_DECADE
+        counts[lower] = counts.get(lower, 0) + 1
+    return {"bins_per_decade": BINS_PER_DECADE, "zeros": zeros, "bins": [[k, counts[k]] for k in sorted(counts)]}
+
+
+def build_report(rows: Sequence[Mapping[str, Any]], environment_: Mapping[str, Any], started: datetime,
+                 seconds: float) -> dict[str, Any]:
+    """A single run's report: the rows in the order given."""
+    return jsonable({
+        "schema_version": SCHEMA_VERSION,
+        "kind": "run",
+        "environment": dict(environment_),
+        "timing": {"started": started.astimezone(timezone.utc).isoformat(timespec="seconds"), "seconds": seconds},
+        "results": [dict(r) for r in rows],
+    })
+
+
+def without_timing(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``report`` without its timing fields: what must repeat for a seed and environment."""
+    data = copy.deepcopy(dict(report))
+    for key in TIMING_KEYS:
+        data.pop(key, None)
+    for r in data.get("results", []):
+        for key in ROW_TIMING_KEYS:
+            r.pop(key, None)
+    return data
+
+
+def failing_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Cells that fail a run: a disagreement, an error, a timeout, or a stale known divergence."""
+    return [r for r in report["results"] if r["status"] in FAILING or r.get("unexpected_passes")]
+
+
+def columns(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The matrix's columns: (backend, version) in order of first appearance."""
+    return list(dict.fromkeys((r["backend"], r["backend_version"]) for r in report["results"]))
+
+
+def operators(report: Mapping[str, Any]) -> list[str]:
+    """The matrix's rows: operators in order of first appearance."""
+    return list(dict.fromkeys(r["op"] for r in report["results"]))
+
+
+def status_counts(report: Mapping[str, Any]) -> dict[str, int]:
+    """How many cells have each status (every status listed, in STATUSES order)."""
+    counts = {s: 0 for s in STATUSES}
+    for r in report["results"]:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return counts
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(timezone.utc)

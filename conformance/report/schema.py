@@ -1,0 +1,41 @@
+"""The JSON Schema of ``parity.json`` (``parity.schema.json``, shipped with the package) and validation."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any, Mapping
+
+from conformance.errors import ConformanceError
+
+SCHEMA_FILE = "parity.schema.json"
+
+
+@cache
+def parity_schema() -> dict[str, Any]:
+    """The schema as a dict (draft 2020-12)."""
+    return json.loads((resources.files("conformance.report") / SCHEMA_FILE).read_text())
+
+
+def schema_errors(report: Any) -> list[str]:
+    """Every way ``report`` breaks the schema, as ``path: message`` lines (empty when valid)."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(parity_schema())
+    errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
+
+
+def validate_report(report: Mapping[str, Any], where: str = "report") -> None:
+    """ConformanceError naming the first problem (and how many more) unless ``report`` is valid."""
+    if not isinstance(report, dict):
+        raise ConformanceError(f"{where}: not a parity report (a JSON object with schema_version and results)")
+    version = report.get("schema_version")
+    if version != parity_schema()["properties"]["schema_version"]["const"]:
+        raise ConformanceError(f"{where}: schema_version {version!r} is not the one this nn-conformance reads"
+                               f" ({parity_schema()['properties']['schema_version']['const']}); rerun the report")
+    errors = schema_errors(report)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConformanceError(f"{where}: not a valid parity report: {errors[0]}{more}")

@@ -1,0 +1,202 @@
+"""The elementwise and dense references against loop implementations, and the Dropout judge's statistics.
+
+The loops are written from the ONNX text with plain Python indices and integers, independently of
+``reference``: broadcasting by reading each operand at the output index modulo its size, integer
+division on Python ints, Gemm and MatMul as triple loops, Gather by index arithmetic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference
+from conformance.case import Case
+from conformance.ops import get_declaration
+from conformance.ops.dense import ALPHA, binomial_tails, dropout_judge, kept_count_p_value
+from conformance.profiles import profile_settings
+
+
+def broadcast_read(array: np.ndarray, index: tuple[int, ...]) -> float:
+    """array at the output index, under NumPy broadcasting: trailing axes aligned, size-1 axes repeated."""
+    offset = len(index) - array.ndim
+    return array[tuple(0 if size == 1 else index[offset + axis] for axis, size in enumerate(array.shape))]
+
+
+def truncated_quotient(a: int, b: int) -> int:
+    quotient = abs(a) // abs(b)
+    return -quotient if (a < 0) != (b < 0) else quotient
+
+
+LOOPS = {
+    "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
+    "Div": lambda a, b: truncated_quotient(int(a), int(b)) if isinstance(a, (int, np.integer)) else a / b,
+}
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_broadcasting_binary_operators_match_loops(op):
+    declaration = get_declaration(op)
+
+    @settings(profile_settings("ci", examples=60))
+    @given(declaration.cases())
+    def check(case):
+        A, B = case.inputs["A"], case.inputs["B"]
+        got = declaration.expected(case)[0]
+        shape = np.broadcast_shapes(A.shape, B.shape)
+        assert got.shape == shape
+        integer = A.dtype.kind in "iu"
+        for index in itertools.product(*(range(s) for s in shape)):
+            a, b = broadcast_read(A, index), broadcast_read(B, index)
+            a, b = (int(a), int(b)) if integer else (float(a), float(b))
+            if not integer and b == 0:
+                continue  # IEEE's signed infinities and NaN: checked by the backends' comparison
+            assert got[index] == LOOPS[op](a, b), f"{case.describe()} at {index}"
+
+    check()
+
+
+def test_integer_division_truncates_toward_zero_and_the_variant_floors():
+    A, B = np.array([-7, 7, -7, 7, -1, 0], np.int32), np.array([2, -2, -2, 2, 3, -3], np.int32)
+    assert reference.evaluate("Div", [A, B], {})[0].tolist() == [-3, -3, 3, 3, 0, 0]
+    assert reference.evaluate("Div", [A, B], {}, ["integer_division_floors"])[0].tolist() == [-4, -4, 3, 3, -1, 0]
+
+
+def test_legacy_broadcast_aligns_b_from_axis():
+    A, B = np.zeros((2, 3, 4)), np.arange(3.0)
+    got = reference.evaluate("Add", [A, B], {"broadcast": 1, "axis": 1}, opset=6)[0]
+    assert got.shape == (2, 3, 4) and (got[:, 2, :] == 2).all()
+    with pytest.raises(ValueError, match="broadcast is not set"):
+        reference.evaluate("Add", [A, B], {}, opset=6)
+
+
+def test_gemm_matches_a_triple_loop():
+    declaration = get_declaration("Gemm")
+
+    @settings(profile_settings("ci", examples=40))
+    @given(declaration.cases())
+    def check(case):
+        A, B, C = case.inputs["A"], case.inputs["B"], case.inputs.get("C")
+        a = case.attributes
+        A_ = A.T if a.get("transA", 0) else A
+        B_ = B.T if a.get("transB", 0) else B
+        alpha, beta = a.get("alpha", 1.0), a.get("beta", 1.0)
+        got = declaration.expected(case)[0]
+        for m, n in itertools.product(range(A_.shape[0]), range(B_.shape[1])):
+            total = sum(float(A_[m, k]) * float(B_[k, n]) for k in range(A_.shape[1]))
+            want = alpha * total + (beta * float(broadcast_read(C, (m, n))) if C is not None else 0.0)
+            assert math.isclose(got[m, n], want, rel_tol=1e-12, abs_tol=1e-12), case.describe()
+
+    check()
+
+
+def test_matmul_matches_loops_with_promoted_operands():
+    declaration = get_declaration("MatMul")
+
+    @settings(profile_settings("ci", examples=40))
+    @given(declaration.cases())
+    def check(case):
+        A, B = case.inputs["A"], case.inputs["B"]
+        A2, B2 = (A[None, :] if A.ndim == 1 else A), (B[:, None] if B.ndim == 1 else B)
+        batch = np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
+        M, K, N = A2.shape[-2], A2.shape[-1], B2.shape[-1]
+        got = declaration.expected(case)[0]
+        expected_shape = batch + ((M,) if A.ndim > 1 else ()) + ((N,) if B.ndim > 1 else ())
+        assert got.shape == expected_shape, case.describe()
+        full = got.reshape(batch + (M, N))
+        for index in itertools.product(*(range(s) for s in batch + (M, N))):
+            *b, m, n = index
+            a_rows = [broadcast_read(A2[..., m, k], tuple(b)) for k in range(K)]
+            b_cols = [broadcast_read(B2[..., k, n], tuple(b)) for k in range(K)]
+            want = sum(float(x) * float(y) for x, y in zip(a_rows, b_cols))
+            assert math.isclose(full[index], want, rel_tol=1e-12, abs_tol=1e-12), case.describe()
+
+    check()
+
+
+def test_gather_matches_index_arithmetic():
+    declaration = get_declaration("Gather")
+
+    @settings(profile_settings("ci", examples=60))
+    @given(declaration.cases())
+    def check(case):
+        data, indices = case.inputs["data"], case.inputs["indices"]
+        axis = case.attributes.get("axis", 0) % data.ndim
+        got = declaration.expected(case)[0]
+        assert got.shape == data.shape[:axis] + indices.shape + data.shape[axis + 1:]
+        for out in itertools.product(*(range(s) for s in got.shape)):
+            before, chosen, after = out[:axis], out[axis:axis + indices.ndim], out[axis + indices.ndim:]
+            k = int(indices[chosen])
+            k = k + data.shape[axis] if k < 0 else k
+            assert got[out] == data[before + (k,) + after]
+
+    check()
+
+
+# -- the Dropout judge ----------------------------------------------------------------------------
+
+
+def test_binomial_tails_match_exact_sums():
+    for n, k, p in [(10, 3, 0.3), (50, 40, 0.7), (200, 100, 0.5), (7, 0, 0.9), (7, 7, 0.1)]:
+        pmf = [math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(n + 1)]
+        below, above = binomial_tails(n, k, p)
+        assert below == pytest.approx(sum(pmf[:k + 1]), rel=1e-9)
+        assert above == pytest.approx(sum(pmf[k:]), rel=1e-9)
+
+
+def _training_case(data: np.ndarray, ratio: float, mask: bool = True) -> Case:
+    inputs = {"data": data, "ratio": np.asarray(ratio, data.dtype), "training_mode": np.asarray(True)}
+    return Case("Dropout", inputs, outputs=("output", "mask") if mask else ("output",), opset=13)
+
+
+def _dropout(data, ratio, keep_probability, rng):
+    """As a float32 backend computes it: from the ratio it was given, rounded to the data's dtype."""
+    mask = rng.random(data.shape) < keep_probability
+    given = data.dtype.type(ratio)
+    return [(data * mask * (data.dtype.type(1) / (data.dtype.type(1) - given))).astype(data.dtype), mask]
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.5, 0.9])
+def test_a_correct_dropout_passes_the_judge_every_time(ratio):
+    """A false alarm needs probability <= ALPHA per example; 300 honest draws must all pass."""
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal(1024).astype(np.float32)
+    for mask_requested in (True, False):
+        case = _training_case(data, ratio, mask_requested)
+        for _ in range(150):
+            outputs = _dropout(data, ratio, 1 - ratio, rng)[:len(case.outputs)]
+            verdict = dropout_judge(case, outputs)
+            assert verdict is not None and verdict.ok, verdict.message
+
+
+def test_the_judge_rejects_a_rate_off_by_a_tenth_on_a_thousand_elements():
+    rng = np.random.default_rng(8)
+    data = rng.standard_normal(1024).astype(np.float32)
+    case = _training_case(data, 0.5)
+    rejected = sum(not dropout_judge(case, _dropout(data, 0.5, 0.4, rng)).ok for _ in range(50))
+    assert rejected >= 45, f"only {rejected} of 50 wrong-rate masks rejected"
+    # The p-value behind it: 410 kept of 1024 at p = 0.5 is far beyond ALPHA.
+    assert kept_count_p_value(np.arange(1024) < 410, 0.5) < ALPHA / 3
+
+
+def test_the_judge_rejects_a_wrong_scale_and_nonzero_dropped_elements():
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal(64).astype(np.float32)
+    case = _training_case(data, 0.25)
+    output, mask = _dropout(data, 0.25, 0.75, rng)
+    assert dropout_judge(case, [output * np.float32(1.001), mask]).problem == "bound"
+    leaked = np.where(mask, output, data)
+    assert dropout_judge(case, [leaked, mask]).problem == "bound"
+    assert dropout_judge(case, [output, ~mask]).problem == "bound"
+
+
+def test_the_judge_leaves_deterministic_calls_to_the_reference():
+    data = np.ones(4, np.float32)
+    assert dropout_judge(Case("Dropout", {"data": data}, opset=13), [data]) is None
+    zero_ratio = Case("Dropout", {"data": data, "ratio": np.asarray(0.0, np.float32), "training_mode": np.asarray(True)}, opset=13)
+    assert dropout_judge(zero_ratio, [data]) is None
