@@ -127,7 +127,7 @@ def _channel_shaped(name: str, array: np.ndarray | None, X: np.ndarray, spatial:
     return array.reshape(expected + (1,) * (X.ndim - 1 - len(expected)))
 
 
-def batch_normalization_is_training(opset: int, training_mode: int, is_test: int, outputs: int) -> bool:
+def batch_normalization_is_training(opset: int, training_mode: int, is_test: int, output_count: int) -> bool:
     """Whether a BatchNormalization node runs in training mode.
 
     From opset 14 the ``training_mode`` attribute says so; opsets 7 to 13 have no attribute and
@@ -137,7 +137,7 @@ def batch_normalization_is_training(opset: int, training_mode: int, is_test: int
     if opset >= 14:
         return bool(training_mode)
     if opset >= 7:
-        return outputs > 1
+        return output_count > 1
     return not is_test
 
 
@@ -156,7 +156,7 @@ def batch_normalization(
     is_test: int = 0,
     consumed_inputs: Sequence[int] | None = None,
     opset: int = 15,
-    outputs: int = 1,
+    output_count: int = 1,
     variants: frozenset[str] = frozenset(),
 ) -> tuple[np.ndarray, ...]:
     """Y = (X - mean) / sqrt(var + epsilon) * scale + B, with the batch's statistics in training mode.
@@ -174,7 +174,7 @@ def batch_normalization(
             raise ValueError(f"BatchNormalization-{opset} needs X of rank >= 2, got shape {list(X.shape)}")
         X = X.reshape(-1, 1)
         result = batch_normalization(X, scale, B, input_mean, input_var, epsilon=epsilon, momentum=momentum,
-                                     training_mode=training_mode, opset=opset, outputs=outputs, variants=variants)
+                                     training_mode=training_mode, opset=opset, output_count=output_count, variants=variants)
         return (result[0].reshape(-1), *result[1:])
     if X.ndim < 2:
         raise ValueError(f"X must have rank >= 1, got shape {list(X.shape)}")
@@ -187,7 +187,7 @@ def batch_normalization(
         for name, array in (("scale", scale), ("B", B), ("input_mean", input_mean), ("input_var", input_var))
     )
     eps_outside = "eps_outside_sqrt" in variants
-    if not batch_normalization_is_training(opset, training_mode, is_test, outputs):
+    if not batch_normalization_is_training(opset, training_mode, is_test, output_count):
         return (scale * (X - input_mean) * inverse_std(input_var, epsilon, eps_outside) + B,)
 
     axes = (0, *range(2, X.ndim)) if spatial else (0,)

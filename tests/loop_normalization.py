@@ -31,11 +31,11 @@ def _positions(shape: Sequence[int]):
 
 
 def batch_normalization_by_loops(X, scale, B, input_mean, input_var, *, epsilon=1e-5, momentum=0.9,
-                                 training_mode=0, spatial=1, is_test=0, opset=15, outputs=1):
+                                 training_mode=0, spatial=1, is_test=0, opset=15, output_count=1):
     """Inference: (x - mean) / sqrt(var + eps) * scale + B per channel (or per activation for spatial=0).
     Training: the same with the batch's statistics, then running = input * momentum + batch * (1 - momentum)."""
     epsilon, momentum = f32(epsilon), f32(momentum)
-    training = bool(training_mode) if opset >= 14 else (outputs > 1 if opset >= 7 else not is_test)
+    training = bool(training_mode) if opset >= 14 else (output_count > 1 if opset >= 7 else not is_test)
     X = np.asarray(X, dtype=np.float64)
     vector = X.ndim == 1
     if vector:

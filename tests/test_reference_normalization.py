@@ -39,8 +39,8 @@ FAMILY = tuple(BY_LOOPS)
 def assert_reference_matches_loops(case: Case) -> None:
     note(f"draws: {dict(case.draws)}")
     vectorized = reference.evaluate(case.op_type, list(case.inputs.values()), case.attributes,
-                                    opset=case.opset, outputs=len(case.outputs))
-    extra = {k: v for k, v in (("opset", case.opset), ("outputs", len(case.outputs)))
+                                    opset=case.opset, output_count=len(case.outputs))
+    extra = {k: v for k, v in (("opset", case.opset), ("output_count", len(case.outputs)))
              if k in BY_LOOPS[case.op_type].__code__.co_varnames}
     by_loops = BY_LOOPS[case.op_type](*case.inputs.values(), **case.attributes, **extra)
     by_loops = by_loops if isinstance(by_loops, tuple) else (by_loops,)
@@ -112,7 +112,7 @@ def test_batch_norm_training_uses_population_variance_and_onnx_momentum(bn):
     one = np.ones(1)
     momentum, epsilon = float(np.float32(0.9)), float(np.float32(1e-5))
     Y, running_mean, running_var = bn(X, one, np.zeros(1), np.array([10.0]), np.array([3.0]),
-                                      epsilon=epsilon, momentum=momentum, training_mode=1, opset=15, outputs=3)
+                                      epsilon=epsilon, momentum=momentum, training_mode=1, opset=15, output_count=3)
     # batch mean 1, population variance 1 (the sample variance would be 2)
     np.testing.assert_allclose(Y[:, 0], [-1 / np.sqrt(1 + epsilon), 1 / np.sqrt(1 + epsilon)])
     np.testing.assert_allclose(running_mean, [10 * momentum + 1 * (1 - momentum)])
@@ -123,9 +123,9 @@ def test_batch_norm_training_uses_population_variance_and_onnx_momentum(bn):
 def test_batch_norm_9_trains_when_it_lists_five_outputs(bn):
     X = np.array([[0.0], [2.0]])
     one, zero = np.ones(1), np.zeros(1)
-    (inference,) = bn(X, one, zero, np.array([10.0]), one, opset=9, outputs=1)
+    (inference,) = bn(X, one, zero, np.array([10.0]), one, opset=9, output_count=1)
     np.testing.assert_allclose(inference[:, 0], (np.array([0, 2]) - 10) / np.sqrt(1 + np.float32(1e-5)), rtol=1e-7)
-    *_, saved_mean, saved_var = bn(X, one, zero, np.array([10.0]), one, opset=9, outputs=5)
+    *_, saved_mean, saved_var = bn(X, one, zero, np.array([10.0]), one, opset=9, output_count=5)
     np.testing.assert_allclose([saved_mean[0], saved_var[0]], [1.0, 1.0])
 
 
@@ -133,7 +133,7 @@ def test_batch_norm_variants_by_hand():
     X = np.array([[0.0], [2.0]])
     args = (X, np.ones(1), np.zeros(1), np.array([10.0]), np.array([3.0]))
     momentum, epsilon = float(np.float32(0.9)), float(np.float32(1e-5))
-    kwargs = dict(epsilon=epsilon, momentum=momentum, training_mode=1, opset=15, outputs=3)
+    kwargs = dict(epsilon=epsilon, momentum=momentum, training_mode=1, opset=15, output_count=3)
     Y, rm, rv = batch_normalization(*args, **kwargs, variants=("momentum_complement",))
     np.testing.assert_allclose([rm[0], rv[0]], [10 * (1 - momentum) + momentum, 3 * (1 - momentum) + momentum])
     Y, rm, rv = batch_normalization(*args, **kwargs, variants=("unbiased_batch_variance",))
@@ -143,7 +143,7 @@ def test_batch_norm_variants_by_hand():
     np.testing.assert_allclose([Y[1, 0], rv[0]], [1 / np.sqrt(1 + epsilon), 3 * momentum + 2 * (1 - momentum)])
     Y, = batch_normalization(*args, epsilon=epsilon, variants=("eps_outside_sqrt",))
     np.testing.assert_allclose(Y[:, 0], (np.array([0, 2]) - 10) / (np.sqrt(3) + epsilon))
-    *_, saved_var = batch_normalization(*args, epsilon=epsilon, opset=9, outputs=5, variants=("saved_inv_std",))
+    *_, saved_var = batch_normalization(*args, epsilon=epsilon, opset=9, output_count=5, variants=("saved_inv_std",))
     np.testing.assert_allclose(saved_var, [1 / np.sqrt(1 + epsilon)])
 
 

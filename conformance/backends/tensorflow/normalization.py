@@ -39,8 +39,8 @@ def _channels_last_4d(tf, X):
 
 
 def batch_normalization(tf, X, scale, B, input_mean, input_var, *, epsilon=1e-5, momentum=0.9, training_mode=0,
-                        spatial=1, is_test=0, consumed_inputs=None, opset=15, outputs=1):
-    training = batch_normalization_is_training(opset, training_mode, is_test, outputs)
+                        spatial=1, is_test=0, consumed_inputs=None, opset=15, output_count=1):
+    training = batch_normalization_is_training(opset, training_mode, is_test, output_count)
     epsilon, momentum = float32_attribute(epsilon), float32_attribute(momentum)
     one_dimensional = len(X.shape) == 1
     if one_dimensional:
