@@ -24,13 +24,14 @@ from reference.registry import FamilyRegistry
 Lowering = Callable[..., Any]
 
 # Each module of this package lowers one family and lists its lowerings in ``LOWERINGS``; a
-# lowering takes (tf, *inputs, **attributes) and, if it declares one, ``opset=``.
+# lowering takes (tf, *inputs, **attributes) and, if it declares them, ``opset=`` and ``outputs=``
+# (how many outputs the node asks for, for operators with optional outputs such as MaxPool's Indices).
 LOWERINGS: Mapping[str, Lowering] = FamilyRegistry("conformance.backends.tensorflow", "LOWERINGS")
 
 
 @cache
-def _takes_opset(lowering: Lowering) -> bool:
-    return "opset" in inspect.signature(lowering).parameters
+def _parameters(lowering: Lowering) -> frozenset[str]:
+    return frozenset(inspect.signature(lowering).parameters)
 
 
 def import_tensorflow():
@@ -60,6 +61,9 @@ class TensorFlowBackend:
         lowering = LOWERINGS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
         if lowering is None:
             raise Unsupported(f"no TensorFlow lowering for {node.op_type}")
-        extra = {"opset": opset} if _takes_opset(lowering) else {}
+        parameters = _parameters(lowering)
+        extra: dict[str, Any] = {"opset": opset} if "opset" in parameters else {}
+        if "outputs" in parameters:
+            extra["outputs"] = len(node.output)
         result = lowering(import_tensorflow(), *arguments, **attributes, **extra)
         return result if isinstance(result, (list, tuple)) else [result]

@@ -1,0 +1,326 @@
+"""MaxPool, AveragePool, LpPool, GlobalAveragePool and GlobalMaxPool as ONNX defines them, in float64.
+
+- MaxPool: https://onnx.ai/onnx/operators/onnx__MaxPool.html
+- AveragePool: https://onnx.ai/onnx/operators/onnx__AveragePool.html
+- LpPool: https://onnx.ai/onnx/operators/onnx__LpPool.html
+- GlobalAveragePool, GlobalMaxPool: https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html
+
+The geometry is the specification's:
+
+- explicit ``pads`` (auto_pad NOTSET): ``out = floor((in + pads - eff_kernel) / stride) + 1``, or
+  ``ceil(...)`` with ``ceil_mode``, in which case a last window that would start in the end padding
+  (``(out - 1) * stride >= in + pad_begin``) is dropped ("Sliding windows that would start in the
+  right padded region are ignored"; onnx/onnx#5711, as PyTorch does);
+- auto_pad VALID and SAME_*: ``ceil(in / stride)`` (SAME) and ``floor((in - eff_kernel) / stride) + 1``
+  (VALID) whatever ``ceil_mode`` says (the spec's ceil and floor formulas agree there), with the
+  SAME padding of Conv: the odd pixel at the end for SAME_UPPER, at the beginning for SAME_LOWER,
+  computed with the *dilated* kernel.
+
+A ceil-mode window may reach past the end padding; the taps beyond it are not elements of the
+input: max pooling ignores them, AveragePool with ``count_include_pad`` divides by the taps that
+fall in the padded input (PyTorch's and onnx.reference's divisor, pinned by ONNX's test
+``averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True``), and without it by
+the taps inside the input. LpPool sums ``|x|^p`` over the window, padding counting as zero.
+
+MaxPool's second output, Indices, is the flat index of the maximum in the whole input tensor
+``X``: ``(n * C + c) * prod(spatial) + offset``, the offset row-major (``storage_order=0``) or
+column-major (``storage_order=1``) over the spatial axes. Ties go to the first tap in row-major
+order of the window, as onnx.reference and onnxruntime scan it; the spec leaves ties open, so the
+cases that ask for Indices draw values without ties.
+
+Everything is vectorized: one strided view of the padded input (``reference.windows``), and one
+whole-array operation per kernel tap (never a Python loop over output elements).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import numpy as np
+
+from reference.conv import (
+    DILATIONS_IGNORED,
+    PADS_BEGIN_END_SWAPPED,
+    SAME_UPPER_LOWER_SWAPPED,
+    _swap_pads,
+    _swap_same,
+)
+from reference.variants import Variant, with_variants
+from reference.windows import effective_kernel, sliding_windows, window_pads
+
+COUNT_INCLUDE_PAD_INVERTED = Variant(
+    "count_include_pad_inverted",
+    "count_include_pad read the other way round: padding counted in the divisor when it should not be, or not when it should",
+    "https://github.com/onnx/onnx/issues/5276",
+)
+CEIL_MODE_IGNORED = Variant(
+    "ceil_mode_ignored",
+    "ceil_mode ignored: the output shape always rounds down, dropping the last partial window",
+    "https://github.com/onnx/onnx/issues/3314",
+)
+CEIL_WINDOW_IN_PADDING_KEPT = Variant(
+    "ceil_window_in_padding_kept",
+    "with ceil_mode, a last window that starts in the end padding is kept (one more output than the spec)",
+    "https://github.com/onnx/onnx/issues/5711",
+)
+PAD_VALUE_ZERO = Variant(
+    "pad_value_zero",
+    "max pooling pads with 0 instead of ignoring the padding (-inf), so negative windows touching the padding give 0",
+    "https://github.com/microsoft/onnxruntime/issues/16203",
+)
+STORAGE_ORDER_IGNORED = Variant(
+    "storage_order_ignored",
+    "MaxPool's Indices are always row-major: storage_order=1 (column-major) is ignored",
+)
+INDICES_PER_PLANE = Variant(
+    "indices_per_plane",
+    "MaxPool's Indices count within each (n, c) plane, as torch.nn.MaxPool*d(return_indices=True) does,"
+    " without ONNX's (n * C + c) * prod(spatial) offset",
+    "https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html",
+)
+GEOMETRY_VARIANTS = (SAME_UPPER_LOWER_SWAPPED, PADS_BEGIN_END_SWAPPED, DILATIONS_IGNORED, CEIL_MODE_IGNORED,
+                     CEIL_WINDOW_IN_PADDING_KEPT)
+
+
+def _float64(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiu":
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    if X.ndim < 3:
+        raise ValueError(f"X must have rank >= 3 (N, C, spatial...), got shape {X.shape}")
+    return X.astype(np.float64)
+
+
+def _per_axis(name: str, values: Sequence[int] | None, rank: int, default: int = 1) -> list[int]:
+    if values is None:
+        return [default] * rank
+    values = [int(v) for v in values]
+    if len(values) != rank:
+        raise ValueError(f"{name} has {len(values)} values; {rank} expected for {rank} spatial axes")
+    if min(values) < 1:
+        raise ValueError(f"{name} must be >= 1, got {values}")
+    return values
+
+
+def pool_geometry(
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int] | None,
+    strides: Sequence[int] | None = None,
+    dilations: Sequence[int] | None = None,
+    auto_pad: str = "NOTSET",
+    pads: Sequence[int] | None = None,
+    ceil_mode: int = 0,
+    variants: frozenset[str] = frozenset(),
+) -> tuple[list[int], list[int], list[int], list[int], list[int], list[int]]:
+    """The windows of a pooling operator: kernel, strides, dilations, begin pads, end pads, output shape.
+
+    See the module docstring for the rules; ``variants`` applies the geometry variants. Raises
+    ValueError for a call the specification does not allow (no kernel_shape, a kernel larger than
+    the padded input).
+    """
+    rank = len(input_shape)
+    if kernel_shape is None:
+        raise ValueError("kernel_shape is required")
+    kernel = _per_axis("kernel_shape", kernel_shape, rank)
+    strides = _per_axis("strides", strides, rank)
+    dilations = _per_axis("dilations", dilations, rank)
+    if "dilations_ignored" in variants:
+        dilations = [1] * rank
+    auto_pad = _swap_same(auto_pad, variants)
+    begins, ends = window_pads(input_shape, kernel, strides, dilations, auto_pad, _swap_pads(pads, variants))
+    ceil = bool(ceil_mode) and auto_pad == "NOTSET" and "ceil_mode_ignored" not in variants
+    output = []
+    for size, k, s, d, b, e in zip(input_shape, kernel, strides, dilations, begins, ends):
+        span = size + b + e - effective_kernel(k, d)
+        if span < 0:
+            raise ValueError(f"the padded input ({size + b + e}) is smaller than the dilated kernel"
+                             f" ({effective_kernel(k, d)})")
+        count = (-(-span // s) if ceil else span // s) + 1
+        # "Sliding windows that would start in the right padded region are ignored."
+        if ceil and (count - 1) * s >= size + b and "ceil_window_in_padding_kept" not in variants:
+            count -= 1
+        output.append(count)
+    return kernel, strides, dilations, begins, ends, output
+
+
+def _padded(X: np.ndarray, begins, ends, kernel, strides, dilations, output, fill: float,
+            overhang_fill: float | None = None) -> np.ndarray:
+    """X padded with ``fill``, then with ``overhang_fill`` past the end padding as far as a ceil-mode
+    window reaches (the overhang, which is not part of the padded input)."""
+    overhang = [max(0, (o - 1) * s + effective_kernel(k, d) - (size + b + e))
+                for o, s, k, d, size, b, e in zip(output, strides, kernel, dilations, X.shape[2:], begins, ends)]
+    if any(begins) or any(ends):
+        X = np.pad(X, [(0, 0), (0, 0)] + list(zip(begins, ends)), constant_values=fill)
+    if any(overhang):
+        X = np.pad(X, [(0, 0), (0, 0)] + [(0, h) for h in overhang],
+                   constant_values=fill if overhang_fill is None else overhang_fill)
+    return X
+
+
+def _taps(kernel: Sequence[int]):
+    return itertools.product(*(range(k) for k in kernel))
+
+
+def _tap_views(padded: np.ndarray, kernel, strides, dilations, output):
+    """For each kernel tap (row-major order): the tap index and the strided view (N, C, *output) it reads."""
+    windows = sliding_windows(padded, kernel, strides, dilations)
+    rank = len(kernel)
+    # sliding_windows may see more windows than ``output`` when the overhang padding made room.
+    windows = windows[(Ellipsis, *(slice(0, o) for o in output), *(slice(None),) * rank)]
+    for tap in _taps(kernel):
+        yield tap, windows[(Ellipsis, *tap)]
+
+
+def _axis_counts(size: int, output: int, k: int, s: int, d: int, begin: int, low: int, high: int) -> np.ndarray:
+    """Per output position along one axis: how many taps fall in ``[low, high)`` of the input's coordinates."""
+    positions = np.arange(output)[:, None] * s + np.arange(k)[None, :] * d - begin
+    return ((positions >= low) & (positions < high)).sum(axis=1)
+
+
+def _tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, include_pad: bool) -> np.ndarray:
+    """The divisor of an average: per output element, the taps inside the input (or the padded input)."""
+    counts = np.ones(output)
+    for axis, (size, o, k, s, d, b, e) in enumerate(zip(input_shape, output, kernel, strides, dilations, begins, ends)):
+        low, high = (-b, size + e) if include_pad else (0, size)
+        shape = [1] * len(output)
+        shape[axis] = o
+        counts = counts * _axis_counts(size, o, k, s, d, b, low, high).reshape(shape)
+    return counts
+
+
+@with_variants(*GEOMETRY_VARIANTS, PAD_VALUE_ZERO, STORAGE_ORDER_IGNORED, INDICES_PER_PLANE)
+def max_pool(
+    X: np.ndarray,
+    *,
+    auto_pad: str = "NOTSET",
+    ceil_mode: int = 0,
+    dilations: Sequence[int] | None = None,
+    kernel_shape: Sequence[int] | None = None,
+    pads: Sequence[int] | None = None,
+    storage_order: int = 0,
+    strides: Sequence[int] | None = None,
+    variants: frozenset[str] = frozenset(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Y, Indices): the largest input element under each window, ignoring padding, and its flat index in X."""
+    X = _float64(X)
+    if storage_order not in (0, 1):
+        raise ValueError(f"storage_order must be 0 (row-major) or 1 (column-major), not {storage_order}")
+    input_shape = X.shape[2:]
+    kernel, strides, dilations, begins, ends, output = pool_geometry(
+        input_shape, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, variants)
+    fill = 0.0 if "pad_value_zero" in variants else -np.inf
+    padded = _padded(X, begins, ends, kernel, strides, dilations, output, fill, overhang_fill=-np.inf)
+    Y = np.full((*X.shape[:2], *output), -np.inf)
+    best_tap = np.zeros(Y.shape, dtype=np.int64)
+    for flat, (tap, view) in enumerate(_tap_views(padded, kernel, strides, dilations, output)):
+        better = view > Y  # strictly greater: ties keep the first tap in row-major window order
+        Y = np.where(better, view, Y)
+        best_tap[better] = flat
+    return Y, _flat_indices(X.shape, best_tap, kernel, strides, dilations, begins, output,
+                            storage_order, variants)
+
+
+def _flat_indices(x_shape, best_tap, kernel, strides, dilations, begins, output, storage_order, variants):
+    """ONNX's Indices from the winning tap of each window: the spatial position, then the flat index."""
+    rank = len(kernel)
+    taps = np.unravel_index(best_tap, kernel)
+    positions = []
+    for axis in range(rank):
+        shape = [1] * (2 + rank)
+        shape[2 + axis] = output[axis]
+        start = (np.arange(output[axis]) * strides[axis] - begins[axis]).reshape(shape)
+        positions.append(start + taps[axis] * dilations[axis])
+    spatial = x_shape[2:]
+    order = "F" if storage_order == 1 and "storage_order_ignored" not in variants else "C"
+    # A window that lies wholly in the padding (possible only under a variant) has no index.
+    inside = np.all([(p >= 0) & (p < n) for p, n in zip(positions, spatial)], axis=0)
+    offset = np.ravel_multi_index([np.clip(p, 0, n - 1) for p, n in zip(positions, spatial)], spatial, order=order)
+    if "indices_per_plane" not in variants:
+        N, C = x_shape[:2]
+        plane = (np.arange(N)[:, None] * C + np.arange(C)[None, :]).reshape(N, C, *([1] * rank))
+        offset = offset + plane * int(np.prod(spatial))
+    return np.where(inside, offset, -1).astype(np.int64)
+
+
+@with_variants(*GEOMETRY_VARIANTS, COUNT_INCLUDE_PAD_INVERTED)
+def average_pool(
+    X: np.ndarray,
+    *,
+    auto_pad: str = "NOTSET",
+    ceil_mode: int = 0,
+    count_include_pad: int = 0,
+    dilations: Sequence[int] | None = None,
+    kernel_shape: Sequence[int] | None = None,
+    pads: Sequence[int] | None = None,
+    strides: Sequence[int] | None = None,
+    variants: frozenset[str] = frozenset(),
+) -> np.ndarray:
+    """The mean of each window: the sum of its input elements over the taps inside the input, or,
+    with ``count_include_pad``, over the taps inside the padded input (padding counts as zero)."""
+    X = _float64(X)
+    input_shape = X.shape[2:]
+    kernel, strides, dilations, begins, ends, output = pool_geometry(
+        input_shape, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, variants)
+    padded = _padded(X, begins, ends, kernel, strides, dilations, output, 0.0)
+    total = np.zeros((*X.shape[:2], *output))
+    for _, view in _tap_views(padded, kernel, strides, dilations, output):
+        total += view
+    include_pad = bool(count_include_pad) != ("count_include_pad_inverted" in variants)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a window of padding only: 0/0 (variants only)
+        return total / _tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, include_pad)
+
+
+@with_variants(*GEOMETRY_VARIANTS)
+def lp_pool(
+    X: np.ndarray,
+    *,
+    auto_pad: str = "NOTSET",
+    ceil_mode: int = 0,
+    dilations: Sequence[int] | None = None,
+    kernel_shape: Sequence[int] | None = None,
+    p: float = 2,
+    pads: Sequence[int] | None = None,
+    strides: Sequence[int] | None = None,
+    variants: frozenset[str] = frozenset(),
+) -> np.ndarray:
+    """The Lp norm of each window, ``(sum |x|^p)^(1/p)``; padding counts as zero."""
+    X = _float64(X)
+    if p <= 0:
+        raise ValueError(f"p must be positive, got {p}")
+    input_shape = X.shape[2:]
+    kernel, strides, dilations, begins, ends, output = pool_geometry(
+        input_shape, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, variants)
+    padded = _padded(np.abs(X) ** p, begins, ends, kernel, strides, dilations, output, 0.0)
+    total = np.zeros((*X.shape[:2], *output))
+    for _, view in _tap_views(padded, kernel, strides, dilations, output):
+        total += view
+    return total ** (1.0 / p)
+
+
+def global_average_pool(X: np.ndarray) -> np.ndarray:
+    """The mean over every spatial axis, kept as axes of size 1."""
+    X = _float64(X)
+    return X.mean(axis=tuple(range(2, X.ndim)), keepdims=True)
+
+
+def global_max_pool(X: np.ndarray) -> np.ndarray:
+    """The maximum over every spatial axis, kept as axes of size 1."""
+    X = _float64(X)
+    return X.max(axis=tuple(range(2, X.ndim)), keepdims=True)
+
+
+def window_output_shape_of(X_shape: Sequence[int], attributes: dict) -> list[int]:
+    """The spatial output shape of a pooling call (for strategies and features)."""
+    return pool_geometry(X_shape[2:], attributes.get("kernel_shape"), attributes.get("strides"),
+                         attributes.get("dilations"), attributes.get("auto_pad", "NOTSET"),
+                         attributes.get("pads"), attributes.get("ceil_mode", 0))[5]
+
+
+OPERATORS = {
+    "MaxPool": max_pool,
+    "AveragePool": average_pool,
+    "LpPool": lp_pool,
+    "GlobalAveragePool": global_average_pool,
+    "GlobalMaxPool": global_max_pool,
+}
