@@ -35,6 +35,7 @@ whole-array operation per kernel tap (never a Python loop over output elements).
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Sequence
 
 import numpy as np
@@ -47,7 +48,7 @@ from reference.conv import (
     _swap_same,
 )
 from reference.variants import Variant, with_variants
-from reference.windows import effective_kernel, sliding_windows, window_pads
+from reference.windows import check_auto_pad, effective_kernel, sliding_windows, window_pads
 
 COUNT_INCLUDE_PAD_INVERTED = Variant(
     "count_include_pad_inverted",
@@ -79,8 +80,28 @@ INDICES_PER_PLANE = Variant(
     " without ONNX's (n * C + c) * prod(spatial) offset",
     "https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html",
 )
+SAME_PADS_UNDILATED = Variant(
+    "same_pads_undilated",
+    "SAME_UPPER/SAME_LOWER padding computed from the undilated kernel, and the output shape from that"
+    " padding (rounded up with ceil_mode): fewer outputs than ceil(input / stride) when dilations > 1"
+    " (onnxruntime's CPU pooling)",
+    "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/nn/pool_attributes.h",
+)
+SAME_NEGATIVE_PADDING_KEPT = Variant(
+    "same_negative_padding_kept",
+    "SAME padding not clamped at zero when a stride exceeds the kernel: the negative total is split with"
+    " C's truncation, so the windows shift into the input (onnxruntime's AveragePool/LpPool; TensorFlow's"
+    " float64 Conv3D does the same)",
+    "https://github.com/tensorflow/tensorflow/issues/14601",
+)
+CEIL_MODE_ON_VALID = Variant(
+    "ceil_mode_on_valid",
+    "ceil_mode rounds auto_pad VALID's output up as it does explicit padding's, adding a partial last"
+    " window (the spec's VALID formula is the same with and without ceil_mode)",
+    "https://github.com/microsoft/onnxruntime/issues/10083",
+)
 GEOMETRY_VARIANTS = (SAME_UPPER_LOWER_SWAPPED, PADS_BEGIN_END_SWAPPED, DILATIONS_IGNORED, CEIL_MODE_IGNORED,
-                     CEIL_WINDOW_IN_PADDING_KEPT)
+                     CEIL_WINDOW_IN_PADDING_KEPT, SAME_PADS_UNDILATED, SAME_NEGATIVE_PADDING_KEPT, CEIL_MODE_ON_VALID)
 
 
 def _float64(X: np.ndarray) -> np.ndarray:
@@ -101,6 +122,23 @@ def _per_axis(name: str, values: Sequence[int] | None, rank: int, default: int =
     if min(values) < 1:
         raise ValueError(f"{name} must be >= 1, got {values}")
     return values
+
+
+def _trunc_div(a: int, b: int) -> int:
+    """Integer division rounding towards zero, as C computes it."""
+    return abs(a) // b * (1 if a >= 0 else -1)
+
+
+def _same_pads(size: int, k: int, s: int, d: int, upper: bool, variants: frozenset[str]) -> tuple[int, int]:
+    """SAME padding of one axis: the total that makes ``ceil(size / s)`` windows fit, clamped at zero,
+    with the odd pixel at the end (SAME_UPPER) or the beginning (SAME_LOWER); or the variants'."""
+    extent = k if "same_pads_undilated" in variants else effective_kernel(k, d)
+    total = (-(-size // s) - 1) * s + extent - size
+    if "same_negative_padding_kept" not in variants:
+        total = max(0, total)
+    # For a total >= 0 these are total // 2 and total - total // 2; a kept negative total splits as C does.
+    begin = _trunc_div(total, 2) if upper else _trunc_div(total + 1, 2)
+    return begin, total - begin
 
 
 def pool_geometry(
@@ -127,16 +165,33 @@ def pool_geometry(
     dilations = _per_axis("dilations", dilations, rank)
     if "dilations_ignored" in variants:
         dilations = [1] * rank
-    auto_pad = _swap_same(auto_pad, variants)
-    begins, ends = window_pads(input_shape, kernel, strides, dilations, auto_pad, _swap_pads(pads, variants))
-    ceil = bool(ceil_mode) and auto_pad == "NOTSET" and "ceil_mode_ignored" not in variants
+    auto_pad = _swap_same(check_auto_pad(auto_pad), variants)
+    if auto_pad.startswith("SAME"):
+        halves = [_same_pads(n, k, s, d, auto_pad == "SAME_UPPER", variants)
+                  for n, k, s, d in zip(input_shape, kernel, strides, dilations)]
+        begins, ends = [b for b, _ in halves], [e for _, e in halves]
+    else:
+        begins, ends = window_pads(input_shape, kernel, strides, dilations, auto_pad, _swap_pads(pads, variants))
+    # Under auto_pad the spec's ceil and floor formulas agree. Variants: onnxruntime rounds VALID
+    # up too, and its own SAME padding (undilated, or negative) as well.
+    ceil = bool(ceil_mode) and "ceil_mode_ignored" not in variants and (
+        auto_pad == "NOTSET"
+        or (auto_pad == "VALID" and "ceil_mode_on_valid" in variants)
+        or (auto_pad.startswith("SAME") and bool(variants & {"same_pads_undilated", "same_negative_padding_kept"})))
+    # A variant's SAME padding may leave fewer taps than the kernel: C's truncation then counts outputs.
+    truncating = auto_pad.startswith("SAME") and bool(variants & {"same_pads_undilated", "same_negative_padding_kept"})
     output = []
     for size, k, s, d, b, e in zip(input_shape, kernel, strides, dilations, begins, ends):
         span = size + b + e - effective_kernel(k, d)
-        if span < 0:
+        if truncating:
+            count = math.ceil(span / s + 1) if ceil else int(span / s + 1)
+            if count < 0:
+                raise ValueError(f"a negative output extent ({count})")
+        elif span < 0:
             raise ValueError(f"the padded input ({size + b + e}) is smaller than the dilated kernel"
                              f" ({effective_kernel(k, d)})")
-        count = (-(-span // s) if ceil else span // s) + 1
+        else:
+            count = (-(-span // s) if ceil else span // s) + 1
         # "Sliding windows that would start in the right padded region are ignored."
         if ceil and (count - 1) * s >= size + b and "ceil_window_in_padding_kept" not in variants:
             count -= 1
@@ -150,6 +205,9 @@ def _padded(X: np.ndarray, begins, ends, kernel, strides, dilations, output, fil
     window reaches (the overhang, which is not part of the padded input)."""
     overhang = [max(0, (o - 1) * s + effective_kernel(k, d) - (size + b + e))
                 for o, s, k, d, size, b, e in zip(output, strides, kernel, dilations, X.shape[2:], begins, ends)]
+    if min(begins + ends, default=0) < 0:  # a negative pad (a variant's SAME padding) crops instead
+        X = X[(Ellipsis, *(slice(max(0, -b), n - max(0, -e)) for n, b, e in zip(X.shape[2:], begins, ends)))]
+        begins, ends = [max(0, b) for b in begins], [max(0, e) for e in ends]
     if any(begins) or any(ends):
         X = np.pad(X, [(0, 0), (0, 0)] + list(zip(begins, ends)), constant_values=fill)
     if any(overhang):
@@ -178,7 +236,7 @@ def _axis_counts(size: int, output: int, k: int, s: int, d: int, begin: int, low
     return ((positions >= low) & (positions < high)).sum(axis=1)
 
 
-def _tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, include_pad: bool) -> np.ndarray:
+def tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, include_pad: bool) -> np.ndarray:
     """The divisor of an average: per output element, the taps inside the input (or the padded input)."""
     counts = np.ones(output)
     for axis, (size, o, k, s, d, b, e) in enumerate(zip(input_shape, output, kernel, strides, dilations, begins, ends)):
@@ -268,7 +326,7 @@ def average_pool(
         total += view
     include_pad = bool(count_include_pad) != ("count_include_pad_inverted" in variants)
     with np.errstate(invalid="ignore", divide="ignore"):  # a window of padding only: 0/0 (variants only)
-        return total / _tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, include_pad)
+        return total / tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, include_pad)
 
 
 @with_variants(*GEOMETRY_VARIANTS)

@@ -25,12 +25,16 @@ Tolerances, with u the unit roundoff of X's dtype and k the taps of one window:
   by its rounded reciprocal (two more roundings): ``|error| <= gamma_{k+1} * mean|x|``, where
   ``mean|x|`` is the operator on ``|X|`` (``conformance.tolerance.Accumulation`` with k + 1 terms).
 - LpPool: ``y = S^(1/p)`` with ``S = sum |x|^p``. Each power costs at most p - 1 roundings (or one
-  ``pow`` call, within 2 ulp), the k nonnegative terms sum with relative error ``gamma_{k-1}``, so
-  ``S`` carries at most ``gamma_{k+p}``; the p-th root divides that relative error by p and adds
-  its own rounding (``sqrt`` is exact-rounded, ``pow`` within 2 ulp):
-  ``|error| <= gamma_{k+p+2} * y``. Powers of tiny inputs underflow: each of the k terms may lose
-  up to ``tiny`` (the smallest normal number), which moves ``S`` by at most ``k * tiny`` and ``y``
-  by at most ``(k * tiny)^(1/p)`` (the p-th root is subadditive), added as a floor.
+  ``pow`` call, within 1 ulp); the k nonnegative terms sum with k - 1 roundings in any order; an
+  implementation may go through the mean (divide by k, multiply by k again: onnx.reference and
+  the TensorFlow lowering do): two more. ``S`` then carries a relative error of at most
+  ``gamma_{k+p+1}``, which the p-th root divides by p; the root adds one rounding (``sqrt``) or, as
+  ``pow(S, 1/p)``, its own (within 1 ulp) and that of the exponent: ``1/p`` rounded to the dtype
+  (relative error u unless 1/p is a power of two) moves ``S^(1/p)`` by a factor
+  ``S^(u/p) ~ 1 + u |ln S| / p``. In all: ``|error| <= (gamma_{k+p+3} + u |ln S| / p) * y``. Powers of
+  tiny inputs underflow: each of the k terms may lose up to ``tiny`` (the smallest normal number),
+  which moves ``S`` by at most ``k * tiny`` and ``y`` by at most ``(k * tiny)^(1/p)`` (the p-th root
+  is subadditive), added as a floor.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Draws, float_array, float_dtypes, other_than
 from conformance.tolerance import Accumulation, Derived, Exact, gamma, unit_roundoff
-from reference.pooling import lp_pool, pool_geometry
+from reference.pooling import tap_counts, lp_pool, pool_geometry
 from reference.windows import effective_kernel, sliding_windows
 
 INPUT_BUDGET = 4096  # elements of X
@@ -175,7 +179,9 @@ def pool_features(case: Case) -> dict[str, Any]:
     floor_output = pool_geometry(X.shape[2:], kernel, strides, dilations, auto_pad, a.get("pads"), 0)[5]
     kept_output = pool_geometry(X.shape[2:], kernel, strides, dilations, auto_pad, a.get("pads"), ceil_mode,
                                 frozenset({"ceil_window_in_padding_kept"}))[5]
-    overhang = any((o - 1) * s + effective_kernel(k, dl) > size + b + e for o, s, k, dl, size, b, e
+    on_valid = pool_geometry(X.shape[2:], kernel, strides, dilations, auto_pad, a.get("pads"), ceil_mode,
+                             frozenset({"ceil_mode_on_valid"}))[5]
+    overhang = max((o - 1) * s + effective_kernel(k, dl) - (size + b + e) for o, s, k, dl, size, b, e
                    in zip(output, strides, kernel, dilations, X.shape[2:], begins, ends))
     padded = any(begins) or any(ends)
     return {
@@ -190,17 +196,26 @@ def pool_features(case: Case) -> dict[str, Any]:
         "padded": padded,
         "asymmetric_pads": begins != ends,
         "strided": max(strides) > 1,
+        "unit_strides_and_dilations": max(strides) == 1 and max(dilations) == 1,
         "dilated": max(dilations) > 1,
         "same_with_stride": auto_pad.startswith("SAME") and max(strides) > 1,
-        "same_dilated": auto_pad.startswith("SAME") and max(dilations) > 1,
+        # a dilation that changes the window (on an axis whose kernel has more than one tap)
+        "same_dilated": auto_pad.startswith("SAME") and any(dl > 1 and k > 1 for dl, k in zip(dilations, kernel)),
         "odd_total_padding": auto_pad.startswith("SAME") and any((b + e) % 2 for b, e in zip(begins, ends)),
         "stride_exceeds_kernel": any(s > effective_kernel(k, dl) for s, k, dl in zip(strides, kernel, dilations)),
         # ceil_mode adds a partial last window; or would add one that starts in the end padding (dropped).
         "ceil_adds_window": output != floor_output,
         "ceil_window_dropped": kept_output != output,
         # a window reaches past the end padding (ceil mode): its overhang is no part of the padded input
-        "ceil_overhang": overhang,
+        "ceil_overhang": overhang > 0,
+        "ceil_overhang_extent": max(0, overhang),
         "ceil_mode_with_auto_pad": bool(ceil_mode) and auto_pad != "NOTSET",
+        # VALID with ceil_mode, where rounding up (against the spec) would add a window
+        "ceil_rounds_valid_up": on_valid != output,
+        # SAME's total padding before it is clamped at zero (negative where a stride exceeds the kernel)
+        "same_raw_total_padding": min(((-(-n // s) - 1) * s + effective_kernel(k, dl) - n
+                                       for n, k, s, dl in zip(X.shape[2:], kernel, strides, dilations)))
+        if auto_pad.startswith("SAME") else 0,
         "odd_spatial": any(s % 2 for s in X.shape[2:]),
         "even_spatial": any(s % 2 == 0 for s in X.shape[2:]),
         "batch_ne_channels": X.shape[0] != X.shape[1],
@@ -208,6 +223,9 @@ def pool_features(case: Case) -> dict[str, Any]:
         "pad_exceeds_half_kernel": any(2 * b > effective_kernel(k, dl) or 2 * e > effective_kernel(k, dl)
                                        for b, e, k, dl in zip(begins, ends, kernel, dilations)),
         "pad_ge_kernel": any(max(b, e) >= k for b, e, k in zip(begins, ends, kernel)),
+        # some window has fewer taps inside the input than the kernel has (padding or overhang)
+        "partial_window": bool((tap_counts(X.shape[2:], kernel, strides, dilations, begins, ends, output, False)
+                                < int(np.prod(kernel))).any()),
         "negative_window_at_padding": padded and bool(_negative_window_at_padding(X, kernel, strides, dilations,
                                                                                  begins, ends, output)),
         "max_abs_input": float(np.abs(X.astype(np.float64)).max()) if X.size else 0.0,
@@ -254,13 +272,18 @@ def elements_per_plane(case: Case) -> int:
 
 
 def lp_pool_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
-    """``gamma_{k+p+2}(u) * y + (k * tiny)^(1/p)``: see the module docstring for the derivation."""
+    """``(gamma_{k+p+3}(u) + u |ln S| / p) * y + (k * tiny)^(1/p)``: see the module docstring."""
     X, a = case.inputs["X"], dict(case.attributes)
     k = int(np.prod(a["kernel_shape"]))
     p = float(a.get("p", 2))
     u, tiny = unit_roundoff(X.dtype), float(np.finfo(X.dtype).tiny)
     y = lp_pool(X, **a, variants=tuple(variants))
-    return [gamma(k + math.ceil(p) + 2, u) * y + (k * tiny) ** (1.0 / p)]
+    relative = np.full(y.shape, gamma(k + math.ceil(p) + 3, u))
+    if not math.log2(p).is_integer():  # 1/p is rounded when it is not a power of two
+        with np.errstate(divide="ignore"):
+            log_s = np.abs(np.log(np.where(y > 0, y, 1.0) ** p))
+        relative = relative + u * log_s / p
+    return [relative * y + (k * tiny) ** (1.0 / p)]
 
 
 POOL_CORNERS = (
@@ -268,6 +291,7 @@ POOL_CORNERS = (
     "dtype=float32", "dtype=float16", "dtype=float64",
     "auto_pad=NOTSET", "auto_pad=VALID", "auto_pad=SAME_UPPER", "auto_pad=SAME_LOWER",
     "ceil_mode=1", "ceil_adds_window", "ceil_window_dropped", "ceil_overhang", "ceil_mode_with_auto_pad",
+    "ceil_rounds_valid_up",
     "padded", "asymmetric_pads", "strided", "dilated", "same_with_stride", "same_dilated", "odd_total_padding",
     "stride_exceeds_kernel", "odd_spatial", "even_spatial", "batch_ne_channels",
 )
@@ -298,7 +322,7 @@ DECLARATIONS = (
     _declaration("AveragePool", "N-D average pooling with count_include_pad, ceil_mode and dilations",
                  Accumulation(taps_per_window), ("count_include_pad=1", "count_include_pad=0")),
     _declaration("LpPool", "N-D Lp-norm pooling (p = 1, 2, 3) with pads, strides, dilations and ceil_mode",
-                 Derived(lp_pool_bounds, "gamma_{k+p+2}(u) * y + (k*tiny)^(1/p)"), ("p=1", "p=2", "p=3")),
+                 Derived(lp_pool_bounds, "(gamma_{k+p+3}(u) + u|ln S|/p) * y + (k*tiny)^(1/p)"), ("p=1", "p=2", "p=3")),
     _global_declaration("GlobalAveragePool", "mean over every spatial axis", Accumulation(elements_per_plane)),
     _global_declaration("GlobalMaxPool", "maximum over every spatial axis", Exact()),
 )
