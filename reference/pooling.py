@@ -261,6 +261,7 @@ def max_pool(
     variants: frozenset[str] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Y, Indices): the largest input element under each window, ignoring padding, and its flat index in X."""
+    integer_lowest = float(np.iinfo(X.dtype).min) if np.asarray(X).dtype.kind in "iu" else None
     X = _float64(X)
     if storage_order not in (0, 1):
         raise ValueError(f"storage_order must be 0 (row-major) or 1 (column-major), not {storage_order}")
@@ -275,6 +276,8 @@ def max_pool(
         better = view > Y  # strictly greater: ties keep the first tap in row-major window order
         Y = np.where(better, view, Y)
         best_tap[better] = flat
+    if integer_lowest is not None:  # a window of padding only (variants only): the dtype's lowest value
+        Y = np.where(np.isneginf(Y), integer_lowest, Y)
     return Y, _flat_indices(X.shape, best_tap, kernel, strides, dilations, begins, output,
                             storage_order, variants)
 
