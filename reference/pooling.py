@@ -199,10 +199,9 @@ def pool_geometry(
     return kernel, strides, dilations, begins, ends, output
 
 
-def _padded(X: np.ndarray, begins, ends, kernel, strides, dilations, output, fill: float,
-            overhang_fill: float | None = None) -> np.ndarray:
-    """X padded with ``fill``, then with ``overhang_fill`` past the end padding as far as a ceil-mode
-    window reaches (the overhang, which is not part of the padded input)."""
+def _padded(X: np.ndarray, begins, ends, kernel, strides, dilations, output, fill: float) -> np.ndarray:
+    """X padded with ``fill``, also past the end padding as far as a ceil-mode window reaches (the
+    overhang, which is not part of the padded input: averages leave it out of their divisor)."""
     overhang = [max(0, (o - 1) * s + effective_kernel(k, d) - (size + b + e))
                 for o, s, k, d, size, b, e in zip(output, strides, kernel, dilations, X.shape[2:], begins, ends)]
     if min(begins + ends, default=0) < 0:  # a negative pad (a variant's SAME padding) crops instead
@@ -212,7 +211,7 @@ def _padded(X: np.ndarray, begins, ends, kernel, strides, dilations, output, fil
         X = np.pad(X, [(0, 0), (0, 0)] + list(zip(begins, ends)), constant_values=fill)
     if any(overhang):
         X = np.pad(X, [(0, 0), (0, 0)] + [(0, h) for h in overhang],
-                   constant_values=fill if overhang_fill is None else overhang_fill)
+                   constant_values=fill)
     return X
 
 
@@ -260,48 +259,68 @@ def max_pool(
     strides: Sequence[int] | None = None,
     variants: frozenset[str] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(Y, Indices): the largest input element under each window, ignoring padding, and its flat index in X."""
-    integer_lowest = float(np.iinfo(X.dtype).min) if np.asarray(X).dtype.kind in "iu" else None
-    X = _float64(X)
+    """(Y, Indices): the largest input element under each window, ignoring padding, and its flat index in X.
+
+    A maximum selects an element without arithmetic, so it is computed in a dtype that holds X
+    exactly (float32 for float16, float32 and 8-bit integers; float64 otherwise): the result is
+    the same as in float64, twice as fast. Y is returned in float64.
+    """
+    X = np.asarray(X)
+    integer_lowest = float(np.iinfo(X.dtype).min) if X.dtype.kind in "iu" else None
+    _float64(X[..., :0])  # validate rank and dtype
+    exact = X.dtype in (np.float16, np.float32, np.int8, np.uint8, np.int16, np.uint16, np.bool_)
+    X = X.astype(np.float32 if exact else np.float64)
     if storage_order not in (0, 1):
         raise ValueError(f"storage_order must be 0 (row-major) or 1 (column-major), not {storage_order}")
     input_shape = X.shape[2:]
     kernel, strides, dilations, begins, ends, output = pool_geometry(
         input_shape, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, variants)
-    fill = 0.0 if "pad_value_zero" in variants else -np.inf
-    padded = _padded(X, begins, ends, kernel, strides, dilations, output, fill, overhang_fill=-np.inf)
-    Y = np.full((*X.shape[:2], *output), -np.inf)
-    best_tap = np.zeros(Y.shape, dtype=np.int64)
-    for flat, (tap, view) in enumerate(_tap_views(padded, kernel, strides, dilations, output)):
-        better = view > Y  # strictly greater: ties keep the first tap in row-major window order
-        Y = np.where(better, view, Y)
-        best_tap[better] = flat
-    if integer_lowest is not None:  # a window of padding only (variants only): the dtype's lowest value
-        Y = np.where(np.isneginf(Y), integer_lowest, Y)
-    return Y, _flat_indices(X.shape, best_tap, kernel, strides, dilations, begins, output,
-                            storage_order, variants)
+    padded = _padded(X, begins, ends, kernel, strides, dilations, output, -np.inf)
+    views = [view for _, view in _tap_views(padded, kernel, strides, dilations, output)]
+    Y = np.full((*X.shape[:2], *output), -np.inf, dtype=X.dtype)
+    for view in views:
+        np.maximum(Y, view, out=Y)
+    # The first tap (in row-major window order) that holds the maximum: scan the taps last first,
+    # each match overwriting the later ones. Ties go to the first tap, as onnx.reference and
+    # onnxruntime scan the window.
+    best_tap = np.full(Y.shape, len(views), dtype=np.int64)
+    for flat in range(len(views) - 1, -1, -1):
+        best_tap -= (best_tap - flat) * np.equal(views[flat], Y)
+    empty = np.isneginf(Y)  # a window of padding only (variants only) has no element and no index
+    Y = Y.astype(np.float64)
+    if "pad_value_zero" in variants:  # a window that reads the (explicit or SAME) padding reads zeros there
+        touches = (tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, True)
+                   > tap_counts(input_shape, kernel, strides, dilations, begins, ends, output, False))
+        Y = np.where(touches, np.maximum(Y, 0.0), Y)
+    if integer_lowest is not None:
+        Y[empty] = integer_lowest  # ... and holds the integer dtype's lowest value
+    indices = _flat_indices(X.shape, np.minimum(best_tap, len(views) - 1), kernel, strides, dilations, begins,
+                            output, storage_order, variants)
+    return Y, np.where(empty, -1, indices)
 
 
 def _flat_indices(x_shape, best_tap, kernel, strides, dilations, begins, output, storage_order, variants):
-    """ONNX's Indices from the winning tap of each window: the spatial position, then the flat index."""
+    """ONNX's Indices from the winning tap of each window: the window's first position plus the tap's
+    offset, each a sum over the spatial axes of position times the axis' element stride."""
     rank = len(kernel)
-    taps = np.unravel_index(best_tap, kernel)
-    positions = []
+    spatial = x_shape[2:]
+    column_major = storage_order == 1 and "storage_order_ignored" not in variants
+    multipliers, step = [0] * rank, 1
+    for axis in (range(rank) if column_major else range(rank - 1, -1, -1)):
+        multipliers[axis], step = step, step * spatial[axis]
+    tap_offsets = np.array([sum(k * d * m for k, d, m in zip(tap, dilations, multipliers)) for tap in _taps(kernel)],
+                           dtype=np.int64)
+    start = np.zeros([1, 1, *output], dtype=np.int64)
     for axis in range(rank):
         shape = [1] * (2 + rank)
         shape[2 + axis] = output[axis]
-        start = (np.arange(output[axis]) * strides[axis] - begins[axis]).reshape(shape)
-        positions.append(start + taps[axis] * dilations[axis])
-    spatial = x_shape[2:]
-    order = "F" if storage_order == 1 and "storage_order_ignored" not in variants else "C"
-    # A window that lies wholly in the padding (possible only under a variant) has no index.
-    inside = np.all([(p >= 0) & (p < n) for p, n in zip(positions, spatial)], axis=0)
-    offset = np.ravel_multi_index([np.clip(p, 0, n - 1) for p, n in zip(positions, spatial)], spatial, order=order)
+        start = start + ((np.arange(output[axis]) * strides[axis] - begins[axis]) * multipliers[axis]).reshape(shape)
+    offset = start + tap_offsets[best_tap]
     if "indices_per_plane" not in variants:
         N, C = x_shape[:2]
         plane = (np.arange(N)[:, None] * C + np.arange(C)[None, :]).reshape(N, C, *([1] * rank))
-        offset = offset + plane * int(np.prod(spatial))
-    return np.where(inside, offset, -1).astype(np.int64)
+        offset += plane * int(np.prod(spatial))
+    return offset
 
 
 @with_variants(*GEOMETRY_VARIANTS, COUNT_INCLUDE_PAD_INVERTED)
