@@ -200,7 +200,7 @@ def exact_coordinates(axis: AxisResize) -> bool:
     """
     plan, mode = axis.plan, axis.interpolation.coordinate_mode
     integral = plan.length_resized == plan.size_out
-    if mode == "pytorch_half_pixel" and plan.size_out == 1:
+    if mode == "pytorch_half_pixel" and plan.length_resized <= 1:
         return True  # x_original = 0
     if mode in ("half_pixel", "pytorch_half_pixel", "asymmetric", "tf_half_pixel_for_nn"):
         return _is_power_of_two(plan.scale)
@@ -285,6 +285,8 @@ def resize_features(case: Case) -> dict[str, Any]:
         np.any((r.coordinates - np.floor(r.coordinates)) == 0.5) for r in axes)
     extrapolates = coordinate_mode == "tf_crop_and_resize" and any(r.outside.any() for r in axes)
     resized = [p for p in plans if p.size_out != p.size_in or p.scale != 1.0]
+    scale_of = {axis: 1.0 for axis in range(rank)}
+    scale_of.update({p.axis: float(np.float32(p.scale)) for p in plans})  # as a float32 runtime holds it
     return {
         "rank": rank,
         "dtype": str(X.dtype),
@@ -303,10 +305,26 @@ def resize_features(case: Case) -> dict[str, Any]:
         "upscale": any(p.size_out > p.size_in for p in plans),
         "non_integer_length": any(p.length_resized != p.size_out for p in plans),
         "output_size_one": any(p.size_out == 1 and p.size_in > 1 for p in plans),
+        # one output from a resized length between 1 and 2 (floor(3 * 0.5) = 1, length 1.5)
+        "single_output_fractional_length": any(p.size_out == 1 and p.length_resized > 1 for p in plans),
         "batch_or_channels_resized": any(p.axis < 2 and (p.size_out != p.size_in) for p in plans),
+        # which axes keep scale 1 (layouts: NCHW resizes neither of the outer two, NHWC neither N nor C)
+        "outer_two_axes_unscaled": scale_of[0] == 1.0 and scale_of[1] == 1.0,
+        "outer_and_inner_axes_unscaled": scale_of[0] == 1.0 and scale_of[rank - 1] == 1.0,
         "spatial_only": all(p.axis >= 2 or (p.size_out == p.size_in and p.scale == 1.0) for p in plans),
         "exact_coordinates": all(exact_coordinates(r) for r in axes),
+        # an axis whose size does not change though its scale is not 1 (2 * 1.25 = 2.5 -> 2)
+        "unchanged_axis_scaled": any(p.size_out == p.size_in and float(np.float32(p.scale)) != 1.0 for p in plans),
+        "output_shape_unchanged": all(p.size_out == p.size_in for p in plans),
+        # tf_crop_and_resize with a roi other than [0, 1] on an axis whose size does not change
+        "roi_on_unscaled_axis": coordinate_mode == "tf_crop_and_resize" and any(
+            p.size_out == p.size_in and (p.roi_start, p.roi_end) != (0.0, 1.0) for p in plans),
         "nearest_tie": bool(nearest_tie),
+        # a float64 coordinate a few ulps above an integer (3.0000000000000004), where rounding can pick
+        # the taps on the wrong side of the integer (onnx.reference does)
+        "coordinate_ulps_above_integer": any(
+            bool(np.any((r.coordinates > np.round(r.coordinates)) & (r.coordinates - np.round(r.coordinates) < 1e-9)))
+            for r in axes),
         "extrapolates": bool(extrapolates),
         "resized_axes": len(resized),
         "max_abs_input": float(np.abs(X.astype(np.float64)).max()) if X.size else 0.0,
@@ -324,7 +342,7 @@ CORNERS = (
     "dtype=float32", "dtype=float16", "dtype=float64", "dtype=int8", "dtype=uint8",
     "rank=3", "rank=4", "rank=5",
     "downscale", "upscale", "non_integer_length", "output_size_one", "batch_or_channels_resized",
-    "nearest_tie", "extrapolates",
+    "nearest_tie", "extrapolates", "unchanged_axis_scaled",
 )
 
 DECLARATIONS = (
