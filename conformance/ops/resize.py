@@ -100,7 +100,7 @@ def resize_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     floats = ("float32",) * 6 + ("float16", "float64")
     dtype = d("dtype", st.sampled_from(floats + (("int8", "uint8") if mode == "nearest" else ())))
     integer = dtype in ("int8", "uint8")
-    rank = d("rank", st.sampled_from((3, 4, 4, 4, 5)))
+    rank = d("rank", st.sampled_from((3, 4, 4, 4, 4, 5)))
     coordinate_mode = d("coordinate_transformation_mode", st.sampled_from(
         ("half_pixel", "half_pixel", "asymmetric", "pytorch_half_pixel") if integer else COORDINATE_MODES))
     cap = max(1, int((INPUT_BUDGET / 4) ** (1 / (rank - 2))))
