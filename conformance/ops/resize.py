@@ -23,8 +23,10 @@ The error bound (``resize_bounds``). A backend computes, per resized axis, the c
 as a weighted sum. With u the unit roundoff of X's dtype and u_c = 2^-24 (coordinates and
 weights are computed in float32 at least: the scales and roi inputs are float32):
 
-1. The coordinate formulas take at most 8 roundings, each within u_c of a magnitude at most
-   ``R = (out + 1) / scale + (in + 1)(1 + |roi_start| + |roi_end|)``: ``|x_hat - x| <= delta = 8 u_c R``.
+1. The coordinate formulas take at most 8 roundings, each within u_c of a magnitude at most R:
+   ``(out + 1) / scale + in + 1`` (the terms ``(x + 0.5) / scale``, ``x * (in - 1) / (length - 1)``
+   and half_pixel_symmetric's offset), or ``(in + 1)(1 + 2 |roi_start| + |roi_end|)`` for
+   tf_crop_and_resize: ``|x_hat - x| <= delta = 8 u_c R``.
    When the scale is a power of two (and the mode one whose other terms are then exact), every
    operation is exact for any formula a backend may use (dividing by the scale, multiplying by
    its reciprocal, or by in/out): delta = 0. This is where nearest's ties (round_prefer_floor
@@ -39,7 +41,8 @@ weights are computed in float32 at least: the scales and roi inputs are float32)
    ``E_w = gamma_12(u_c) P`` on every tap of the stencil, plus ``gamma_{taps+2}(u_c) |A|`` where the
    weights are renormalized (antialias, exclude_outside).
 4. The weighted sums, along one axis after the other or all at once, take at most
-   ``n = prod(taps) + sum(taps) + axes`` roundings: ``gamma_n(u) * |A| |X|``.
+   ``n = prod(taps) + sum(taps) + axes`` roundings: ``gamma_n(u) * |A| |X|``. Nearest copies an
+   element: n = 0, and the output must be exact wherever the choice of element is certain.
 
 So, with ``|A|`` and ``|A| + E`` applied along every resized axis to ``|X|``:
 
@@ -218,8 +221,10 @@ def coordinate_error(axis: AxisResize) -> float:
     if exact_coordinates(axis):
         return 0.0
     plan = axis.plan
-    magnitude = (plan.size_out + 1) / max(plan.scale, 1e-30) + (plan.size_in + 1) * (
-        1 + abs(plan.roi_start) + abs(plan.roi_end))
+    if axis.interpolation.coordinate_mode == "tf_crop_and_resize":
+        magnitude = (plan.size_in + 1) * (1 + 2 * abs(plan.roi_start) + abs(plan.roi_end))
+    else:
+        magnitude = (plan.size_out + 1) / max(plan.scale, 1e-30) + plan.size_in + 1
     return 8 * COORDINATE_ROUNDOFF * magnitude
 
 
@@ -262,7 +267,8 @@ def resize_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
     magnitude = apply_axes(magnitude_input, exact_matrices)
     loose = apply_axes(magnitude_input, loose_matrices)
     taps = [a.interpolation.taps(a.plan) for a in axes]
-    n = int(np.prod(taps)) + sum(taps) + len(taps)
+    # nearest copies an element: no arithmetic, so no rounding (only the choice can be uncertain)
+    n = 0 if case.attributes.get("mode", "nearest") == "nearest" else int(np.prod(taps)) + sum(taps) + len(taps)
     if X.dtype.kind == "f":
         u, tiny = unit_roundoff(X.dtype), float(np.finfo(X.dtype).tiny)
     else:  # integer outputs are compared exactly; the bound is not used
