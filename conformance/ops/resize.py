@@ -39,7 +39,8 @@ weights are computed in float32 at least: the scales and roi inputs are float32)
 3. Computing a weight from its coordinate costs at most 12 roundings of terms bounded by
    ``P = max(|a + 2| + |a + 3| + 1, 48 |a|)`` for Keys' kernel (1 for linear):
    ``E_w = gamma_12(u_c) P`` on every tap of the stencil, plus ``gamma_{taps+2}(u_c) |A|`` where the
-   weights are renormalized (antialias, exclude_outside).
+   weights are renormalized (antialias, exclude_outside). A backend may also interpolate along the
+   axes left alone, at scale 1 (onnxruntime's 4-D bicubic does): exact coordinates, and E_w there.
 4. The weighted sums, along one axis after the other or all at once, take at most
    ``n = prod(taps) + sum(taps) + axes`` roundings: ``gamma_n(u) * |A| |X|``. Nearest copies an
    element: n = 0, and the output must be exact wherever the choice of element is certain.
@@ -272,6 +273,18 @@ def resize_bounds(case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
             view = [1] * X.ndim
             view[axis.plan.axis] = axis.plan.size_out
             ambiguous_extrapolation = ambiguous_extrapolation | flips.reshape(view)
+    if axes and axes[0].interpolation.mode != "nearest":
+        # A backend may also interpolate along the axes the call leaves alone, at scale 1
+        # (onnxruntime's 4-D bicubic does): the coordinates are exact there, the weights carry their
+        # rounding (module docstring, 3).
+        resized = {axis.plan.axis for axis in axes}
+        for axis_index in set(range(X.ndim)) - resized:
+            n = X.shape[axis_index]
+            identity = resize_axes((n,), None, np.array([1.0], np.float32), None,
+                                   mode=axes[0].interpolation.mode,
+                                   cubic_coeff_a=axes[0].interpolation.cubic_coeff_a)[0]
+            exact_matrices.append((axis_index, np.abs(identity.matrix)))
+            loose_matrices.append((axis_index, np.abs(identity.matrix) + _weight_error(identity)))
     magnitude = apply_axes(magnitude_input, exact_matrices)
     loose = apply_axes(magnitude_input, loose_matrices)
     taps = [a.interpolation.taps(a.plan) for a in axes]
@@ -321,6 +334,9 @@ def resize_features(case: Case) -> dict[str, Any]:
         "output_size_one": any(p.size_out == 1 and p.size_in > 1 for p in plans),
         # one output from a resized length between 1 and 2 (floor(3 * 0.5) = 1, length 1.5)
         "single_output_fractional_length": any(p.size_out == 1 and p.length_resized > 1 for p in plans),
+        # a resized length below 1 (floor(2 * 0.6) = 1, length 1.2 is not; 0.6 * 1 is), where
+        # pytorch_half_pixel and tf_crop_and_resize take their single-output branch
+        "length_below_one": any(p.length_resized < 1 for p in plans),
         "batch_or_channels_resized": any(p.axis < 2 and (p.size_out != p.size_in) for p in plans),
         # which axes keep scale 1 (layouts: NCHW resizes neither of the outer two, NHWC neither N nor C)
         "outer_two_axes_unscaled": scale_of[0] == 1.0 and scale_of[1] == 1.0,
