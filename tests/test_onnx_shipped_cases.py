@@ -40,6 +40,12 @@ DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
 SUITES = ("pytorch-converted", "pytorch-operator")
 # What onnx 1.23.2 ships; fewer means the data moved or the selection broke, and the test says so.
 EXPECTED_AT_LEAST = {"node cases": 17, "data sets": 30}
+# Node cases whose expected outputs were written by hand, rounded to a few decimals: the absolute
+# error that rounding leaves (half a unit of the last decimal written).
+HAND_ROUNDED = {
+    # y = [[[[0.1511]], [[0.2841]], [[0.3572]]]]: the exact averages are 0.151056, 0.284044, 0.357222.
+    "test_averagepool_2d_ceil_last_window_starts_on_pad": 0.5e-4,
+}
 
 def op_types(model: onnx.ModelProto) -> set[str]:
     return {node.op_type for node in model.graph.node}
@@ -92,7 +98,8 @@ def data_set_id(directory: Path) -> str:
     return f"{directory.parent.parent.name}/{directory.parent.name}/{directory.name}"
 
 
-def assert_matches_shipped(actual: list[np.ndarray], expected: list[np.ndarray]) -> None:
+def assert_matches_shipped(actual: list[np.ndarray], expected: list[np.ndarray], rounding: float = 0.0) -> None:
+    """``rounding``: the absolute error of expected values that were rounded by hand (HAND_ROUNDED)."""
     assert len(actual) == len(expected)
     for got, wanted in zip(actual, expected):
         assert got.shape == wanted.shape
@@ -105,7 +112,10 @@ def assert_matches_shipped(actual: list[np.ndarray], expected: list[np.ndarray])
         # a wrong convention (flipped kernel, misplaced pad, wrong group) moves elements by a
         # sizeable fraction of the largest output, 1000 times more.
         scale = float(np.abs(wanted).max()) if wanted.size else 0.0
-        np.testing.assert_allclose(got, wanted, rtol=1e-4, atol=1e-5 * scale)
+        if got.dtype.kind not in "fc":  # integer outputs (MaxPool's Indices, uint8 pooling): exact
+            np.testing.assert_array_equal(got, wanted)
+            continue
+        np.testing.assert_allclose(got, wanted, rtol=1e-4, atol=1e-5 * scale + rounding)
 
 
 def _node_case_params(only: set[str] | None = None) -> list:
@@ -124,7 +134,7 @@ def test_reference_passes_onnx_node_case(model, inputs, outputs):
     names = [value.name for value in model.graph.input]  # the present inputs, in data_sets order
     assert len(names) == len(inputs)
     actual = ReferenceBackend().run(model, dict(zip(names, inputs)))
-    assert_matches_shipped(actual, list(outputs))
+    assert_matches_shipped(actual, list(outputs), HAND_ROUNDED.get(model.graph.name, 0.0))
 
 
 @pytest.mark.parametrize("model, inputs, outputs", _node_case_params(only=CONVOLUTIONS))

@@ -25,7 +25,8 @@ Lowering = Callable[..., Any]
 
 # Each module of this package lowers one family and lists its lowerings in ``LOWERINGS``; a
 # lowering takes (tf, *inputs, **attributes) and, if it declares them, ``opset=`` and
-# ``output_count=`` (how many outputs the node declares: Split without split sizes).
+# ``output_count=`` (how many outputs the node declares: Split without split sizes, MaxPool with
+# or without its optional Indices).
 LOWERINGS: Mapping[str, Lowering] = FamilyRegistry("conformance.backends.tensorflow", "LOWERINGS")
 
 

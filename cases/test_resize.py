@@ -1,0 +1,11 @@
+"""Certification of Resize on every selected backend."""
+
+OPERATORS = ("Resize",)
+
+
+def test_resize(op, backend, certify):
+    certify(op, backend)
+
+
+def test_known_divergence(known_divergence, certify_divergence):
+    certify_divergence(known_divergence)

@@ -1,0 +1,116 @@
+"""Resize written a second time, straight from the ONNX text, one output position and one tap at a time.
+
+An independent oracle for ``reference.resize`` (which builds interpolation matrices): along each
+resized axis in turn, each output position's coordinate, taps and weights are computed with
+Python floats from the formulas of the operator text, and the output slice is the weighted sum of
+input slices. It imports nothing from ``reference``. https://onnx.ai/onnx/operators/onnx__Resize.html
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _keys(t: float, a: float) -> float:
+    t = abs(t)
+    if t <= 1:
+        return (a + 2) * t**3 - (a + 3) * t**2 + 1
+    if t < 2:
+        return a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a
+    return 0.0
+
+
+def _coordinate(x: int, n: int, out: int, scale: float, mode: str, start: float, end: float) -> float:
+    length = n * scale  # length_resized, as ONNX's test data reads it
+    if mode == "half_pixel":
+        return (x + 0.5) / scale - 0.5
+    if mode == "half_pixel_symmetric":
+        return n / 2 * (1 - out / length) + (x + 0.5) / scale - 0.5
+    if mode == "pytorch_half_pixel":
+        return (x + 0.5) / scale - 0.5 if length > 1 else 0.0
+    if mode == "align_corners":
+        return x * (n - 1) / (length - 1) if length != 1 else 0.0
+    if mode == "asymmetric":
+        return x / scale
+    if mode == "tf_crop_and_resize":
+        if length > 1:
+            return start * (n - 1) + x * (end - start) * (n - 1) / (length - 1)
+        return 0.5 * (start + end) * (n - 1)
+    raise ValueError(mode)
+
+
+def _taps(c: float, n: int, scale: float, attributes: dict) -> list[tuple[int, float]]:
+    """(position, weight) pairs, positions clamped into [0, n) unless excluded."""
+    mode = attributes.get("mode", "nearest")
+    if mode == "nearest":
+        rule = attributes.get("nearest_mode", "round_prefer_floor")
+        if rule == "round_prefer_floor":
+            index = math.ceil(c - 0.5)
+        elif rule == "round_prefer_ceil":
+            index = math.floor(c + 0.5)
+        elif rule == "floor":
+            index = math.floor(c)
+        else:
+            index = math.ceil(c)
+        return [(min(max(index, 0), n - 1), 1.0)]
+    antialias = bool(attributes.get("antialias", 0))
+    stretch = min(scale, 1.0) if antialias else 1.0
+    a = float(attributes.get("cubic_coeff_a", -0.75))
+    support = 1 if mode == "linear" else 2
+    taps = []
+    for j in range(math.floor(c - support / stretch), math.ceil(c + support / stretch) + 1):
+        t = (j - c) * stretch
+        w = max(0.0, 1 - abs(t)) if mode == "linear" else _keys(t, a)
+        if w != 0:
+            taps.append((j, w))
+    if antialias:
+        total = sum(w for _, w in taps)
+        taps = [(j, w / total) for j, w in taps]
+    if attributes.get("exclude_outside", 0):
+        taps = [(j, w) for j, w in taps if 0 <= j < n]
+        total = sum(w for _, w in taps)
+        taps = [(j, w / total) for j, w in taps]
+    return [(min(max(j, 0), n - 1), w) for j, w in taps]
+
+
+def resize_by_loops(X, roi=None, scales=None, sizes=None, **attributes) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    rank = X.ndim
+    axes = [a % rank for a in attributes.get("axes", range(rank))]
+    roi = None if roi is None or not np.size(roi) else [float(v) for v in roi]
+    if scales is not None and np.size(scales):
+        axis_scales = [float(s) for s in scales]
+        outs = [math.floor(X.shape[a] * s) for a, s in zip(axes, axis_scales)]
+    else:
+        targets = [int(s) for s in sizes]
+        ratios = [t / X.shape[a] for t, a in zip(targets, axes)]
+        policy = attributes.get("keep_aspect_ratio_policy", "stretch")
+        if policy == "stretch":
+            axis_scales, outs = ratios, targets
+        else:
+            common = min(ratios) if policy == "not_larger" else max(ratios)
+            axis_scales = [common] * len(axes)
+            outs = [math.floor(common * X.shape[a] + 0.5) for a in axes]
+    ctm = attributes.get("coordinate_transformation_mode", "half_pixel")
+    Y, extrapolated = X, np.zeros([1] * rank, dtype=bool)
+    for i, (axis, scale, out) in enumerate(zip(axes, axis_scales, outs)):
+        n = Y.shape[axis]
+        start, end = (roi[i], roi[len(axes) + i]) if roi else (0.0, 1.0)
+        shape = list(Y.shape)
+        shape[axis] = out
+        result = np.zeros(shape)
+        outside = np.zeros(out, dtype=bool)
+        for x in range(out):
+            c = _coordinate(x, n, out, scale, ctm, start, end)
+            outside[x] = ctm == "tf_crop_and_resize" and not 0 <= c <= n - 1
+            for j, w in _taps(c, n, scale, attributes):
+                result[(slice(None),) * axis + (x,)] += w * Y[(slice(None),) * axis + (j,)]
+        Y = result
+        view = [1] * rank
+        view[axis] = out
+        extrapolated = extrapolated | outside.reshape(view)
+    if ctm == "tf_crop_and_resize":
+        Y = np.where(extrapolated, float(attributes.get("extrapolation_value", 0.0)), Y)
+    return Y
