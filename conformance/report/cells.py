@@ -382,8 +382,13 @@ class _Scheduler:
         culprit = None
         if crashed:
             # faulthandler writes only on a fatal signal, so a log names the worker that crashed.
+            # Blame a lone suspect only if nothing else was in flight: a worker that crashed before
+            # reporting its pid is not among ``started``, and must not pass its crash to another.
             logged = [f for f in started if self._crash_log(f.pid)]
-            culprit = started[0] if len(started) == 1 else (logged[0] if len(logged) == 1 else None)
+            if len(logged) == 1:
+                culprit = logged[0]
+            elif len(suspects) == 1 and started:
+                culprit = started[0]
         if culprit is not None:
             self._finish(None, self._crash_result(culprit), culprit)
         alone = crashed and culprit is None and len(started) > 1
