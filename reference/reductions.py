@@ -65,16 +65,21 @@ Axes = Sequence[int] | np.ndarray | None  # the attribute's list, the input's in
 Kernel = Callable[[np.ndarray, tuple[int, ...]], np.ndarray]
 
 
+def int_list(name: str, values: Axes) -> list[int] | None:
+    """A 1-D list of ints (None when absent), from an attribute list or an integer input."""
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.size and array.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers, got dtype {array.dtype}")
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be a 1-D list, got shape {array.shape}")
+    return [int(v) for v in array.reshape(-1)]
+
+
 def axes_list(axes: Axes) -> list[int] | None:
     """The axes as a list of ints (None when absent), from the attribute or the int64 input."""
-    if axes is None:
-        return None
-    array = np.asarray(axes)
-    if array.size and array.dtype.kind not in "iu":
-        raise ValueError(f"axes must be integers, got dtype {array.dtype}")
-    if array.ndim > 1:
-        raise ValueError(f"axes must be a 1-D list, got shape {array.shape}")
-    return [int(a) for a in array.reshape(-1)]
+    return int_list("axes", axes)
 
 
 def normalized_axes(axes: list[int], rank: int, name: str = "axes") -> list[int]:

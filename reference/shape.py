@@ -17,22 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from reference.reductions import axes_list, normalized_axes
+from reference.reductions import axes_list, int_list, normalized_axes
 from reference.variants import Variant, with_variants
 
 INT64_MAX = np.iinfo(np.int64).max
-
-
-def _ints(name: str, values: Sequence[int] | np.ndarray | None) -> list[int] | None:
-    """A 1-D list of ints from an attribute list or an integer input (None when absent)."""
-    if values is None:
-        return None
-    array = np.asarray(values)
-    if array.size and array.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be integers, got dtype {array.dtype}")
-    if array.ndim > 1:
-        raise ValueError(f"{name} must be a 1-D list, got shape {array.shape}")
-    return [int(v) for v in array.reshape(-1)]
 
 
 def _axis(name: str, axis: int, rank: int) -> int:
@@ -73,7 +61,7 @@ def reshape_target(input_shape: Sequence[int], shape: Sequence[int], allowzero: 
 def reshape(data: np.ndarray, shape=None, *, allowzero: int = 0) -> np.ndarray:
     """The data in row-major order, with the shape of ``reshape_target``."""
     data = np.asarray(data)
-    listed = _ints("shape", shape)
+    listed = int_list("shape", shape)
     if listed is None:
         raise ValueError("Reshape needs a shape")
     return data.reshape(reshape_target(data.shape, listed, allowzero))
@@ -231,7 +219,7 @@ def split(input: np.ndarray, split=None, *, axis: int = 0, num_outputs: int | No
     """The input cut along ``axis`` into parts of the sizes of ``split_sizes``."""
     data = np.asarray(input)
     axis = _axis("axis", axis, data.ndim)
-    sizes = split_sizes(data.shape[axis], _ints("split", split), num_outputs, output_count, variants)
+    sizes = split_sizes(data.shape[axis], int_list("split", split), num_outputs, output_count, variants)
     bounds = np.cumsum([0] + sizes)
     return tuple(np.take(data, np.arange(b, e), axis=axis) for b, e in zip(bounds[:-1], bounds[1:]))
 
@@ -306,12 +294,12 @@ def slice_(data: np.ndarray, starts=None, ends=None, axes=None, steps=None,
           *, variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Elements start, start + step, ... (before end) on each listed axis; see ``slice_bounds``."""
     data = np.asarray(data)
-    starts, ends = _ints("starts", starts), _ints("ends", ends)
+    starts, ends = int_list("starts", starts), int_list("ends", ends)
     if starts is None or ends is None or len(starts) != len(ends):
         raise ValueError(f"starts {starts} and ends {ends} must both be given, of the same length")
-    listed = _ints("axes", axes)
+    listed = int_list("axes", axes)
     chosen = list(range(len(starts))) if listed is None else normalized_axes(listed, data.ndim)
-    steps = _ints("steps", steps) or [1] * len(starts)
+    steps = int_list("steps", steps) or [1] * len(starts)
     if not len(chosen) == len(steps) == len(starts):
         raise ValueError(f"starts, ends, axes and steps differ in length: {starts}, {ends}, {listed}, {steps}")
     if len(chosen) > data.ndim:
@@ -364,14 +352,14 @@ def pad(data: np.ndarray, pads=None, constant_value=None, axes=None, *, mode: st
     and edge a non-empty axis, the ranges where the modes are defined without repetition.
     """
     data = np.asarray(data)
-    listed = _ints("pads", pads)
+    listed = int_list("pads", pads)
     if listed is None:
         raise ValueError("Pad needs pads")
     if mode not in PAD_MODES:
         raise ValueError(f"mode must be one of {', '.join(PAD_MODES)}, not {mode!r}")
     if "pads_interleaved" in variants:
         listed = listed[0::2] + listed[1::2]
-    widths = pad_widths(data.ndim, listed, _ints("axes", axes))
+    widths = pad_widths(data.ndim, listed, int_list("axes", axes))
     if any(b < 0 or e < 0 for b, e in widths):
         if mode != "constant":
             raise ValueError(f"negative pads {listed} in {mode} mode: the order of cropping and padding is undefined")
@@ -408,7 +396,7 @@ REPEAT_INTERLEAVE = Variant(
 def tile(input: np.ndarray, repeats=None, *, variants: frozenset[str] = frozenset()) -> np.ndarray:
     """The input repeated ``repeats[i]`` times along each axis i (numpy.tile, without broadcasting)."""
     data = np.asarray(input)
-    listed = _ints("repeats", repeats)
+    listed = int_list("repeats", repeats)
     if listed is None or len(listed) != data.ndim or min(listed, default=0) < 0:
         raise ValueError(f"repeats {listed} must hold one non-negative count per axis of a rank-{data.ndim} input")
     if "repeat_interleave" in variants:
@@ -421,7 +409,7 @@ def tile(input: np.ndarray, repeats=None, *, variants: frozenset[str] = frozense
 def expand(input: np.ndarray, shape=None) -> np.ndarray:
     """The input broadcast with ``shape`` (both ways: the output shape is their broadcast)."""
     data = np.asarray(input)
-    listed = _ints("shape", shape)
+    listed = int_list("shape", shape)
     if listed is None or min(listed, default=1) < 0:
         raise ValueError(f"Expand needs a shape of non-negative dimensions, got {listed}")
     try:
