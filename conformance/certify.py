@@ -9,17 +9,23 @@
 2. Each known divergence that applies is probed: a search aimed at its condition (its exact
    values pin the matching labelled draws) must reproduce it there. One that no longer
    reproduces is an unexpected pass.
+
+A known divergence applies when it names the backend, its version and the operator, and the
+backend's execution facts (``conformance.environment``) satisfy its ``environment``: one that
+holds on another CPU path only is neither excused nor probed here. The facts are kept in the
+result, so that a report says under which facts each verdict was reached.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import time
 import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from hypothesis import errors as hypothesis_errors
@@ -31,6 +37,7 @@ from conformance.case import Case, save_case
 from conformance.compare import Verdict
 from conformance.diagnosis import diagnose_all
 from conformance.divergences import KnownDivergence
+from conformance.environment import execution_facts
 from conformance.errors import Unsupported
 from conformance.ops.declaration import OpDeclaration, corner_reached
 from conformance.profiles import without_local_constants
@@ -112,6 +119,7 @@ class CertifyResult:
     divergences: list[DivergenceProbe] = field(default_factory=list)
     corners: dict[str, int] = field(default_factory=dict)
     error_ratios: list[float] = field(default_factory=list)
+    facts: dict[str, Any] | None = None  # the execution facts the verdict was reached under
     seconds: float = 0.0
 
     @property
@@ -149,15 +157,18 @@ def certify(
     replay_hint: str = "conformance replay {dir} --backend {backend}",
     on_example: Callable[[], None] | None = None,
     probe: bool = True,
+    facts: Mapping[str, Any] | None = None,
 ) -> CertifyResult:
     """Certify ``declaration``'s operator on ``backend`` (see the module docstring).
 
     ``on_example`` is called after every example of the main search (for progress bars).
     ``probe=False`` skips step 2, for callers that probe the divergences separately (pytest).
+    ``facts``: the backend's execution facts, if the caller has them (else they are measured).
     """
     started = time.perf_counter()
-    applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type)]
-    result = CertifyResult(declaration.op_type, backend.name, backend.version)
+    facts = dict(facts) if facts is not None else execution_facts(backend)
+    applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type, facts)]
+    result = CertifyResult(declaration.op_type, backend.name, backend.version, facts=facts)
     reasons: Counter[str] = Counter()
     corners: Counter[str] = Counter()
     earlier: list[tuple[Case, Outcome]] = []
@@ -294,7 +305,7 @@ def _counterexample(declaration, backend, failure: _Failure, failures_dir, repla
             "status": outcome.status, "message": outcome.message, "diagnosis": diagnosis,
         })
         example.saved_to = str(directory)
-        example.replay = replay_hint.format(dir=directory, backend=spec_of(backend))
+        example.replay = replay_hint.format(dir=shlex.quote(str(directory)), backend=shlex.quote(spec_of(backend)))
     return example
 
 

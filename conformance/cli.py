@@ -19,6 +19,8 @@ DEFAULT_FAILURES = Path(".conformance") / "failures"
 DEFAULT_BASELINE = Path("reports") / "baseline.json"
 DEFAULT_CELL_TIMEOUT = 600.0
 DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
+DEFAULT_BACKENDS_HELP = ("certify this backend, e.g. tensorflow[onednn=off] (repeatable; default: every available"
+                         " backend, TensorFlow on both CPU paths: tensorflow[onednn=on] and tensorflow[onednn=off])")
 PROFILE_HELP = ("Hypothesis profile: ci (25 derandomized examples), dev (100 random), thorough (1000 random)")
 
 DESCRIPTION = """\
@@ -31,7 +33,14 @@ follows instead) and saved for replay.
 
 Backends are named by spec strings: a built-in name (reference, onnxruntime, tensorflow,
 onnx-reference), a name registered under the entry-point group conformance.backends, or
-module.path:Attr (a backend class or instance, or an onnx.backend.base.Backend subclass).
+module.path:Attr (a backend class or instance, or an onnx.backend.base.Backend subclass), each
+with options in brackets if it takes any. TensorFlow's choose its CPU path on any machine:
+tensorflow[onednn=on], tensorflow[onednn=off], tensorflow[onednn=on,isa=avx2] (oneDNN capped at
+AVX2, as on a CPU without AVX-512). Without --backend, commands certify reference, onnxruntime,
+TensorFlow on both paths, onnx-reference and every registered backend.
+
+Known divergences may hold on one CPU path only: each backend reports its execution facts
+(conformance backends --json), and a manifest entry applies where its environment condition holds.
 """
 
 EXIT_HELP = """\
@@ -77,9 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, command=name)
         return sub
 
-    backends = command("backends", cmd_backends, "list backends, their versions, and why one is unavailable")
+    backends = command(
+        "backends", cmd_backends, "list backends, their versions, their execution facts, and why one is unavailable",
+        "List every built-in backend (TensorFlow as this environment sets it up, and on both CPU paths) and every"
+        " registered one: version, availability, and the execution facts that change its answers (the CPU's,"
+        " TensorFlow's oneDNN path and instruction set, onnxruntime's provider and threads, NumPy's SIMD"
+        " targets). Reading TensorFlow's facts starts a probe process per configuration (a few seconds each).",
+    )
     _backend_option(backends, "also list these backend specs")
-    _json_option(backends, 'a list of {"name", "version", "available", "reason"}')
+    _json_option(backends, 'a list of {"name", "version", "available", "reason", "facts"}')
 
     ops = command("ops", cmd_ops, "list the declared operators and the backends that support them")
     _backend_option(ops, "backends to check support on (default: every available one)")
@@ -90,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Certify OP on every available backend (or the --backend ones) against the float64 reference.",
     )
     certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
-    _backend_option(certify, "certify this backend (repeatable; default: every available backend)")
+    _backend_option(certify, DEFAULT_BACKENDS_HELP)
     _search_options(certify, default_profile="dev")
     _json_option(certify, 'an object {"op", "results": [{"backend", "status", "examples", "max_error_ratio",'
                           ' "max_ulp", "diagnosis", "counterexample", ...}]}')
@@ -113,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         " framework versions, say) are merged into one matrix with a column per backend version.",
     )
     report.add_argument("--ops", nargs="+", metavar="OP", help="only these operators")
-    _backend_option(report, "certify this backend (repeatable; default: every available backend)")
+    _backend_option(report, DEFAULT_BACKENDS_HELP)
     _search_options(report, default_profile="ci", failures_default=None)
     report.add_argument("-j", "--jobs", type=_natural, default=1, metavar="N",
                         help="worker processes running cells in parallel (default: 1; 0: run in this process,"
@@ -229,16 +244,24 @@ def _positive(text: str) -> int:
 
 
 def cmd_backends(args) -> int:
-    from conformance.backends import backend_status, known_specs
+    from concurrent.futures import ThreadPoolExecutor
 
-    statuses = [backend_status(spec) for spec in dict.fromkeys([*known_specs(), *args.backend])]
+    from conformance.backends import backend_status, default_specs, known_specs
+    from conformance.environment import CPU_FACTS, backend_facts, cpu_facts, fact_lines, facts_text
+
+    specs = list(dict.fromkeys([*known_specs(), *default_specs(), *args.backend]))
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:  # TensorFlow's probes run side by side
+        statuses = list(pool.map(lambda spec: backend_status(spec, facts=True), specs))
     if args.json:
         _print_json([s.as_dict() for s in statuses])
         return EXIT_OK
-    table = _table("backend", "version", "available", "reason")
+    table = _table("backend", "version", "available", "execution facts", "reason")
     for s in statuses:
-        table.add_row(s.name, s.version or "-", "yes" if s.available else "no", s.reason)
-    _console().print(table)
+        facts = "\n".join(fact_lines(backend_facts(s.facts))) if s.facts else ""
+        table.add_row(*map(_plain, (s.name, s.version or "-", "yes" if s.available else "no", facts, s.reason)))
+    console = _console()
+    console.print(table)
+    console.print(_plain(f"CPU: {facts_text(cpu_facts(), CPU_FACTS)}"), highlight=False)
     return EXIT_OK
 
 
@@ -263,7 +286,8 @@ def cmd_ops(args) -> int:
         return EXIT_OK
     table = _table("operator", "summary", "backends", "variants")
     for e in entries:
-        table.add_row(e["op"], e["summary"], ", ".join(e["backends"]), ", ".join(v["name"] for v in e["variants"]))
+        table.add_row(*map(_plain, (e["op"], e["summary"], ", ".join(e["backends"]),
+                                    ", ".join(v["name"] for v in e["variants"]))))
     _console().print(table)
     return EXIT_OK
 
@@ -280,7 +304,7 @@ def cmd_certify(args) -> int:
     results = []
     with _progress(enabled=not args.json) as progress:
         for backend in backends:
-            advance = progress(f"{declaration.op_type} on {backend.name}", settings_.max_examples)
+            advance = progress(_plain(f"{declaration.op_type} on {backend.name}"), settings_.max_examples)
             results.append(certify(declaration, backend, settings_, divergences=divergences, seed=args.seed,
                                    failures_dir=args.failures_dir, on_example=advance))
     if args.json:
@@ -345,7 +369,7 @@ def cmd_report(args) -> int:
         specs = list(dict.fromkeys(args.backend))
         backends, unavailable = _load_backends(specs, explicit=bool(specs))
         run = ReportRun(ops, backends, args.profile, args.examples, args.seed, _divergences(args), unavailable,
-                        specs=[s for s in (specs or _known_specs()) if s not in unavailable],
+                        specs=[s for s in (specs or _default_specs()) if s not in unavailable],
                         timeout=args.timeout, jobs=args.jobs)
         settings_ = _settings(args)
         failures = args.failures_dir if args.failures_dir is not None else args.out / "failures"
@@ -388,14 +412,14 @@ def cmd_bench(args) -> int:
 
 
 def _load_backends(specs: Sequence[str], explicit: bool = False):
-    """Load the named backends (or every known one); unavailable ones are returned with reasons.
+    """Load the named backends (or the default ones); unavailable ones are returned with reasons.
 
     A backend the user named explicitly must load; a default one may be unavailable.
     """
-    from conformance.backends import known_specs, load_backend
+    from conformance.backends import default_specs, load_backend
 
     loaded, unavailable = [], {}
-    for spec in dict.fromkeys(specs or known_specs()):
+    for spec in dict.fromkeys(specs or default_specs()):
         try:
             loaded.append(load_backend(spec))
         except BackendUnavailable as error:
@@ -441,6 +465,13 @@ def _console():
     return Console()
 
 
+def _plain(text: str) -> str:
+    """Text shown as it is by rich, whose markup would eat ``[onednn=off]``."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _table(*columns: str):
     from rich.table import Table
 
@@ -452,10 +483,10 @@ def _print_json(data) -> None:
     print(json.dumps(data, indent=2))
 
 
-def _known_specs() -> list[str]:
-    from conformance.backends import known_specs
+def _default_specs() -> list[str]:
+    from conformance.backends import default_specs
 
-    return known_specs()
+    return default_specs()
 
 
 STATUS_STYLES = {"agree": "green", "known_divergence": "yellow", "unsupported": "dim", "disagree": "bold red",
@@ -476,7 +507,7 @@ def _print_summary(report) -> None:
         return
     cols = columns(report)
     cells = {(r["op"], r["backend"], r["backend_version"]): r for r in report["results"]}
-    table = _table("operator", *(f"{b} {v}" for b, v in cols))
+    table = _table("operator", *(_plain(f"{b} {v}") for b, v in cols))
     for op in operators(report):
         texts = []
         for b, v in cols:
@@ -488,7 +519,7 @@ def _print_summary(report) -> None:
             if r["examples"]:
                 text += f" {r['examples']} ex, {ratio_text(r['max_error_ratio'])}×"
             if r.get("diagnosis"):
-                text += f"\n{', '.join(r['diagnosis'])}"
+                text += f"\n{_plain(', '.join(r['diagnosis']))}"
             if r.get("unexpected_passes"):
                 text += "\n[bold red]unexpected pass[/]"
             texts.append(text)
@@ -516,7 +547,7 @@ def _report_progress(cells: int, examples: int) -> Iterator:
         running: dict[int, object] = {}
 
         def started(cell) -> None:
-            running[cell.index] = progress.add_task(f"  {cell.op} on {cell.backend}", total=examples)
+            running[cell.index] = progress.add_task(_plain(f"  {cell.op} on {cell.backend}"), total=examples)
 
         def example(cell) -> None:
             if cell.index in running:

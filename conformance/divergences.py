@@ -5,7 +5,20 @@ operator family. Each ``[[divergence]]`` entry names a backend (or a list of bac
 for one engine reached through several backends), an operator, a condition
 on the case's features (``when``), what happens there (``status``: ``disagree`` or ``error``,
 with an optional ``message`` regular expression for errors), a reason and a link. Optional:
-``versions``, a PEP 440 specifier of the backend versions it applies to, and ``id``.
+``versions``, a PEP 440 specifier of the backend versions it applies to, ``environment``, the
+execution facts it holds under, and ``id``.
+
+A backend name covers the backend under every option: an entry for ``tensorflow`` applies to
+``tensorflow[onednn=off]`` too. Where an answer depends on the machine or the backend's set-up
+rather than on its version, ``environment`` says so, as conditions on the execution facts
+(``conformance.environment``; ``conformance backends --json`` lists a backend's):
+
+    environment = { onednn = false }                          # TensorFlow's Eigen kernels
+    environment = { onednn_dtypes = { excludes = "float16" } } # float16 does not reach oneDNN
+    environment = { cpu_flags = ["avx512f"] }                  # the CPU has AVX-512
+
+Where the facts do not hold, the entry neither excuses a case nor expects one: its cases are
+certified like any other, and its probe is not run (so it cannot be an unexpected pass).
 
 Cases inside a divergence's condition are left out of the backend's certification and probed
 separately: the divergence must still reproduce there. When it no longer does (an upstream fix),
@@ -28,6 +41,8 @@ from typing import Any, Mapping
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from conformance.backends import base_name
+from conformance.environment import check_condition, condition_text, holds
 from conformance.errors import ConformanceError
 
 if sys.version_info >= (3, 11):
@@ -36,7 +51,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 STATUSES = ("disagree", "error")
-KEYS = {"id", "backend", "op", "when", "status", "message", "reason", "link", "versions"}
+KEYS = {"id", "backend", "op", "when", "status", "message", "reason", "link", "versions", "environment"}
 REQUIRED = ("backend", "op", "status", "reason", "link")
 
 
@@ -51,16 +66,31 @@ class KnownDivergence:
     when: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
     versions: str = ""
+    environment: Mapping[str, Any] = field(default_factory=dict)
 
-    def applies_to(self, backend: str, version: str, op: str) -> bool:
-        if backend not in self.backend or op != self.op:
+    def applies_to(self, backend: str, version: str, op: str, facts: Mapping[str, Any] | None = None) -> bool:
+        """Whether the entry covers this backend (by name, under any options), version and operator,
+        and holds under its execution ``facts`` (unknown facts, None, are taken to hold)."""
+        if not self.names(backend) or op != self.op:
             return False
-        if not self.versions:
-            return True
-        try:
-            return Version(version) in SpecifierSet(self.versions)
-        except InvalidVersion:
-            return True
+        if self.versions:
+            try:
+                if Version(version) not in SpecifierSet(self.versions):
+                    return False
+            except InvalidVersion:
+                pass
+        return self.holds_in(facts)
+
+    def names(self, backend: str) -> bool:
+        """Whether the entry is about this backend (``tensorflow`` names ``tensorflow[onednn=off]``)."""
+        return backend in self.backend or base_name(backend) in self.backend
+
+    def holds_in(self, facts: Mapping[str, Any] | None) -> bool:
+        """Whether the execution facts satisfy the entry's ``environment``."""
+        return holds(self.environment, facts)
+
+    def environment_text(self) -> str:
+        return condition_text(self.environment)
 
     def matches(self, features: Mapping[str, Any]) -> bool:
         """Whether a case with these features lies inside the divergence's condition."""
@@ -160,6 +190,7 @@ def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:
             SpecifierSet(raw["versions"])
         except InvalidSpecifier:
             raise ConformanceError(f"{where}: versions {raw['versions']!r} is not a version specifier such as '<1.20'") from None
+    check_condition(raw.get("environment", {}), where)
     backends = raw["backend"] if isinstance(raw["backend"], list) else [raw["backend"]]
     if not all(isinstance(b, str) and b for b in backends):
         raise ConformanceError(f"{where}: backend must be a backend name or a list of names")
@@ -167,4 +198,5 @@ def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:
     return KnownDivergence(
         id=identifier, backend=tuple(backends), op=raw["op"], status=raw["status"], reason=raw["reason"],
         link=raw["link"], when=dict(when), message=raw.get("message", ""), versions=raw.get("versions", ""),
+        environment=dict(raw.get("environment", {})),
     )

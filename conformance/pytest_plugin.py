@@ -19,7 +19,11 @@ a team that runs pytest in CI gets it without a second run.
 an unavailable backend is skipped with the reason. A test that asks for ``op`` is parametrized
 over the module's ``OPERATORS`` too (``test_pooling[MaxPool-tensorflow]``), so one test can
 certify a whole family. ``known_divergence`` is parametrized over the manifest entries for the
-module's operators and marked as a strict expected failure.
+module's operators and the selected backends they name (``KnownDivergenceOn``: the entry and the
+spec to probe it on; the spec joins the test id, ``[entry-id@tensorflow[onednn=off]]``, when the
+entry names several selected backends), and marked as a strict expected failure. An entry whose
+``environment`` does not hold for the backend's execution facts is skipped, with both shown: it
+neither excuses nor expects anything there.
 """
 
 from __future__ import annotations
@@ -30,15 +34,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from hypothesis import settings
 
-from conformance.backends import BackendStatus, backend_status, known_specs, load_backend, spec_of, supports
+from conformance.backends import BackendStatus, backend_status, default_specs, load_backend, spec_of, supports
 from conformance.certify import CertifyResult, DivergenceProbe
 from conformance.certify import certify as run_certification
 from conformance.certify import probe_divergence
 from conformance.divergences import KnownDivergence, load_manifest
+from conformance.environment import execution_facts, facts_text
 from conformance.errors import BackendUnavailable, ConformanceError
 from conformance.ops import get_declaration
 from conformance.profiles import DEFAULT_PROFILE, register_profiles
@@ -50,8 +56,9 @@ DEFAULT_FAILURES_DIR = Path(".conformance") / "failures"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "operator conformance certification")
     group.addoption("--backend", action="append", default=[], metavar="SPEC",
-                    help="certify this backend (built-in name, entry-point name or module.path:Attr);"
-                         " repeatable; default: every built-in and registered backend")
+                    help="certify this backend (built-in name, entry-point name or module.path:Attr, with"
+                         " options such as tensorflow[onednn=off]); repeatable; default: every built-in backend,"
+                         " TensorFlow on both CPU paths, and every registered backend")
     group.addoption("--known-divergences", action="append", default=[], metavar="FILE",
                     help="an extra known-divergences manifest (TOML), added to the shipped one; repeatable")
     group.addoption("--conformance-failures", default=None, metavar="DIR",
@@ -148,7 +155,14 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 def _selected_specs(config: pytest.Config) -> list[str]:
-    return list(dict.fromkeys(config.getoption("backend"))) or known_specs()
+    return list(dict.fromkeys(config.getoption("backend"))) or default_specs()
+
+
+class KnownDivergenceOn(NamedTuple):
+    """A manifest entry and the backend spec its probe runs on (``known_divergence``'s values)."""
+
+    entry: KnownDivergence
+    spec: str
 
 
 @cache
@@ -173,16 +187,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", specs, ids=specs, indirect=True)
     if "known_divergence" in metafunc.fixturenames:
         operators = getattr(metafunc.module, "OPERATORS", ())
-        names = {_status(s).name: s for s in specs}
-        params = [
-            # raises=AssertionError: only a reproduction is the expected failure; a probe that met no
-            # case in the condition (pytest.fail) is a real failure, not a silent XFAIL.
-            pytest.param(entry, id=entry.id,
-                         marks=pytest.mark.xfail(strict=True, raises=AssertionError,
-                                                 reason=f"{entry.reason} <{entry.link}>"))
-            for entry in _manifest(tuple(metafunc.config.getoption("known_divergences")))
-            if entry.op in operators and any(b in names for b in entry.backend)
-        ]
+        params = []
+        for entry in _manifest(tuple(metafunc.config.getoption("known_divergences"))):
+            named = [s for s in specs if entry.op in operators and entry.names(_status(s).name)]
+            params += [
+                # raises=AssertionError: only a reproduction is the expected failure; a probe that met no
+                # case in the condition (pytest.fail) is a real failure, not a silent XFAIL.
+                pytest.param(KnownDivergenceOn(entry, spec), id=entry.id if len(named) == 1 else f"{entry.id}@{spec}",
+                             marks=pytest.mark.xfail(strict=True, raises=AssertionError,
+                                                     reason=f"{entry.reason} <{entry.link}>"))
+                for spec in named
+            ]
         if not params:
             params = [pytest.param(None, id="none", marks=pytest.mark.skip(
                 reason=f"no known divergence of {', '.join(operators) or 'these operators'} applies to the selected backends"))]
@@ -259,21 +274,26 @@ def certify(request: pytest.FixtureRequest, _backends: dict):
 
 @pytest.fixture
 def certify_divergence(request: pytest.FixtureRequest, _backends: dict):
-    """``certify_divergence(entry)``: assert agreement inside a known divergence's condition.
+    """``certify_divergence(known_divergence)``: assert agreement inside a known divergence's condition.
 
     The test is a strict expected failure: it fails (XFAIL) while the divergence reproduces,
     and passes (XPASS, reported as a failure) once the backend is fixed upstream.
     """
     config = request.config
 
-    def run(entry: KnownDivergence) -> None:
-        spec = next(s for s in _selected_specs(config) if _status(s).name in entry.backend)
+    def run(target: KnownDivergenceOn) -> None:
+        entry, spec = target
         try:
             backend = _backends.get(spec) or load_backend(spec)
         except BackendUnavailable as error:
             pytest.skip(f"backend {spec} is unavailable: {error.reason}")
+        _backends.setdefault(spec, backend)
         if not entry.applies_to(backend.name, backend.version, entry.op):
             pytest.skip(f"{entry.id} applies to {backend.name} {entry.versions}, not {backend.version}")
+        facts = execution_facts(backend)
+        if not entry.holds_in(facts):
+            pytest.skip(f"{entry.id} holds where {entry.environment_text()}; here"
+                        f" {facts_text(facts, entry.environment) or 'those facts are not reported'}")
         probe = probe_divergence(get_declaration(entry.op), backend, entry, settings.default,
                                  failures_dir=_failures_dir(config))
         collector = config.stash.get(_COLLECTOR, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from conformance.certify import CertifyResult, Counterexample
+from conformance.environment import backend_facts, facts_text
 from conformance.ops import get_declaration
 
 
@@ -44,6 +45,9 @@ def result_text(result: CertifyResult) -> str:
             f" ({result.examples} examples, {result.unsupported} unsupported,"
             f" max error {ratio_text(result.max_error_ratio)}x bound, {ratio_text(result.max_ulp)} ULP)")
     lines = [head]
+    own_facts = backend_facts(result.facts) if result.facts else {}
+    if own_facts:
+        lines.append(f"  execution facts: {facts_text(own_facts)}")
     if result.counterexample is not None:
         lines += counterexample_text(result.op, result.counterexample)
     elif result.message and result.status != "known_divergence":

@@ -252,8 +252,9 @@ class Winograd(_InPrecision):
 class OnnxRuntimeFlippingConv:
     """onnxruntime as if an upgrade had switched Conv to true convolution (the kernel flipped).
 
-    It keeps onnxruntime's name and version, so a report made with it lines up, cell by cell,
-    with the committed baseline's onnxruntime column, the way a real upgrade's report would.
+    It keeps onnxruntime's name, version and execution facts, so a report made with it lines up,
+    cell by cell, with the committed baseline's onnxruntime column, the way a real upgrade's
+    report would.
     """
 
     def __init__(self):
@@ -261,6 +262,7 @@ class OnnxRuntimeFlippingConv:
 
         self._runtime = OnnxRuntimeBackend()
         self.name, self.version = self._runtime.name, self._runtime.version
+        self.execution_facts = self._runtime.execution_facts
 
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         if model.graph.node[0].op_type == "Conv":

@@ -15,7 +15,6 @@ dtype with NumPy's own (pairwise) reductions, or left to right in the input dtyp
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import onnx

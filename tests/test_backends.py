@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 
@@ -9,7 +10,17 @@ import numpy as np
 import pytest
 
 from conformance import BackendUnavailable, ConformanceError, Unsupported, load_backend
-from conformance.backends import BUILT_INS, BuiltIn, backend_status, known_specs, supports
+from conformance.backends import (
+    BUILT_INS,
+    BuiltIn,
+    backend_status,
+    base_name,
+    default_specs,
+    known_specs,
+    parse_spec,
+    spec_of,
+    supports,
+)
 from conformance.case import Case
 from conformance.certify import run_example
 from conformance.ops import get_declaration
@@ -77,9 +88,54 @@ def test_a_backend_whose_package_is_missing_is_unavailable_with_the_reason(monke
     monkeypatch.setitem(BUILT_INS, "ghost", BuiltIn("ghost", "ghost_pkg_xyz:Backend", ("ghost_pkg_xyz",)))
     with pytest.raises(BackendUnavailable, match="'ghost_pkg_xyz' is not installed"):
         load_backend("ghost")
-    status = backend_status("ghost")
+    status = backend_status("ghost", facts=True)
     assert status.as_dict() == {"name": "ghost", "version": "", "available": False,
-                                "reason": "Python package 'ghost_pkg_xyz' is not installed"}
+                                "reason": "Python package 'ghost_pkg_xyz' is not installed", "facts": None}
+    monkeypatch.setitem(BUILT_INS, "ghost", BuiltIn("ghost", "ghost_pkg_xyz:Backend", ("ghost_pkg_xyz",)))
+    with pytest.raises(BackendUnavailable, match="backend 'ghost\\[x=1\\]' is unavailable"):
+        load_backend("ghost[x=1]")
+
+
+class Configurable(planted.FlippedKernel):
+    """A plug-in with options: ``Configurable[mode=fast]``."""
+
+    def __init__(self, mode: str = "exact"):
+        if mode not in ("exact", "fast"):
+            raise ConformanceError(f"mode must be exact or fast, not {mode!r}")
+        self.name = f"configurable[mode={mode}]"
+
+
+def test_spec_options_reach_the_backend_class_as_keyword_arguments():
+    assert load_backend(f"{__name__}:Configurable[mode=fast]").name == "configurable[mode=fast]"
+    assert load_backend(f"{__name__}:Configurable [ mode = fast ]").name == "configurable[mode=fast]"
+    assert load_backend(f"{__name__}:Configurable[]").name == "configurable[mode=exact]"
+    assert parse_spec("tensorflow[onednn=off,isa=avx2]") == ("tensorflow", {"onednn": "off", "isa": "avx2"})
+    assert base_name("tensorflow[onednn=off]") == "tensorflow" and base_name("reference") == "reference"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("tests.test_backends:Configurable[speed=fast]", "unknown option speed; it takes mode"),
+    ("tests.test_backends:Configurable[mode=slow]", "mode must be exact or fast, not 'slow'"),
+    ("tests.test_backends:Configurable[mode]", "options are key=value pairs, not 'mode'"),
+    ("tests.test_backends:Configurable[mode=fast]x", "options go in one trailing"),
+    ("reference[onednn=off]", "unknown option onednn; it takes no options"),
+    ("tensorflow[onednn=maybe]", "onednn must be on or off, not 'maybe'"),
+    ("tensorflow[isa=AVX2]", "isa must be a oneDNN instruction set"),
+    ("onnxruntime.backend.backend:OnnxRuntimeBackend[x=1]", "this backend takes no options"),
+])
+def test_bad_options_give_one_clear_line(spec, message):
+    with pytest.raises(ConformanceError, match=re.escape(message)) as raised:
+        load_backend(spec)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_backend_with_options_names_itself_with_them_and_reloads_from_that_name():
+    pytest.importorskip("tensorflow", reason="tensorflow is not installed")
+    backend = load_backend("tensorflow[onednn=on,isa=avx2]")
+    assert backend.name == "tensorflow[onednn=on,isa=avx2]" and spec_of(backend) == backend.name
+    assert backend.environment == {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert load_backend("tensorflow").environment == {}
+    assert "tensorflow[onednn=on]" in default_specs() and "tensorflow[onednn=off]" in default_specs()
 
 
 def test_onnx_backend_api_adapter_certifies_onnxruntimes_own_backend():

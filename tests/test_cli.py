@@ -29,8 +29,15 @@ def test_backends_json(capsys):
     status, out, _ = run(capsys, "backends", "--json")
     assert status == EXIT_OK
     rows = json.loads(out)
-    assert {r["name"] for r in rows} >= {"reference", "onnxruntime", "tensorflow", "onnx-reference"}
-    assert all(set(r) == {"name", "version", "available", "reason"} for r in rows)
+    assert {r["name"] for r in rows} >= {"reference", "onnxruntime", "tensorflow", "onnx-reference",
+                                         "tensorflow[onednn=on]", "tensorflow[onednn=off]"}
+    assert all(set(r) == {"name", "version", "available", "reason", "facts"} for r in rows)
+    facts = {r["name"]: r["facts"] for r in rows if r["available"]}
+    assert all({"cpu_vendor", "cpu_model", "cpu_microarchitecture", "cpu_flags"} <= set(f) for f in facts.values())
+    assert facts["onnxruntime"]["execution_provider"] == "CPUExecutionProvider"
+    if "tensorflow" in facts:
+        assert facts["tensorflow[onednn=on]"]["onednn"] is True and facts["tensorflow[onednn=off]"]["onednn"] is False
+        assert facts["tensorflow"]["onednn"] in (True, False) and "onednn_isa" in facts["tensorflow"]
 
 
 def test_backends_lists_an_unavailable_spec_without_crashing(capsys):
@@ -106,7 +113,8 @@ def test_report_writes_json_markdown_and_html(capsys, tmp_path):
     assert status == EXIT_OK
     assert (tmp_path / "parity.html").is_file()
     report = json.loads((tmp_path / "parity.json").read_text())
-    assert report["schema_version"] == 2 and report["environment"]["max_examples"] == 5
+    assert report["schema_version"] == 3 and report["environment"]["max_examples"] == 5
+    assert set(report["environment"]["execution"]) == {"reference"}
     (row,) = report["results"]
     assert {"op", "backend", "backend_version", "status", "examples", "unsupported", "max_error_ratio",
             "max_ulp", "diagnosis", "counterexample", "replay"} <= set(row)

@@ -148,3 +148,59 @@ def test_markdown_lists_every_section(report):
     text = diff_markdown(diff_reports(old, report, old_name="a.json", new_name="b.json"))
     assert text.startswith("## Parity diff: `a.json` → `b.json`")
     assert "### Regressions (1)" in text and "- Conv on planted-flipped-kernel planted: agree → disagree" in text
+
+
+def test_a_changed_answer_whose_execution_facts_changed_is_not_a_regression(report, tmp_path, capsys):
+    """Another CPU path: the cell is listed as changed with the environment, with the facts, exit 0."""
+    flipped = next(r for r in report["results"] if r["backend"] == "planted-flipped-kernel" and r["op"] == "Conv")
+    new = changed(report, "Conv", "reference", status="disagree", diagnosis=["flipped_kernel"],
+                  counterexample=flipped["counterexample"], replay=flipped["replay"])
+    new["environment"]["execution"]["reference"] = {"numpy_simd": ["AVX2"]}
+    new["environment"]["cpu"]["flags"] = ["avx", "avx2"]
+    diff = diff_reports(report, new)
+    assert not diff.regressed and diff.regressions == [] and diff.fixes == []
+    (cell,) = diff.environment
+    assert cell.text.startswith("Conv on reference 0.1.0: agree → disagree (flipped_kernel)")
+    assert "numpy_simd" in cell.text and "cpu_flags" in cell.text
+    assert any(line.startswith("cpu_flags ") for line in diff.environment_changes)  # the CPU's, once
+    assert any(line.startswith("reference: numpy_simd ") for line in diff.environment_changes)
+    assert main(["diff", write(tmp_path, "old.json", report), write(tmp_path, "new.json", new),
+                 "--format", "md"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "No regression. 1 answer changed with the environment." in out
+    assert "### Changed with the environment (not regressions: the execution facts differ) (1)" in out
+
+
+def test_the_same_change_in_the_same_environment_is_a_regression(report):
+    flipped = next(r for r in report["results"] if r["backend"] == "planted-flipped-kernel" and r["op"] == "Conv")
+    new = changed(report, "Conv", "reference", status="disagree", diagnosis=["flipped_kernel"],
+                  counterexample=flipped["counterexample"], replay=flipped["replay"])
+    new["environment"]["cpu"]["model"] = "another name for the same CPU"  # descriptive: no change of answers
+    diff = diff_reports(report, new)
+    assert diff.regressed and diff.environment == [] and diff.environment_changes == []
+
+
+def test_facts_unknown_on_one_side_leave_a_regression_a_regression(report):
+    old = copy.deepcopy(report)
+    old["environment"]["execution"] = {}  # a report from before execution facts, read upgraded
+    new = changed(report, "Conv", "reference", status="error", message="RuntimeError: boom")
+    diff = diff_reports(old, new)
+    assert diff.regressed and diff.environment == []
+
+
+def test_a_failure_is_listed_only_under_an_entry_that_holds_in_the_reports_environment(report):
+    """The flipped kernel's failure is the manifest's only where the entry's environment holds."""
+    from conformance.divergences import KnownDivergence
+
+    entry = KnownDivergence("flip-on-eigen", ("planted-flipped-kernel",), "Conv", "disagree", "r", "https://x",
+                            environment={"path": "eigen"})
+    old = changed(report, "Conv", "planted-flipped-kernel", status="agree", diagnosis=[], counterexample=None)
+    on = copy.deepcopy(report)
+    for r in (old, on):
+        r["environment"]["execution"]["planted-flipped-kernel"] = {"path": "onednn"}
+    assert diff_reports(old, on, [entry]).regressed
+    eigen = copy.deepcopy(on)
+    for r in (old, eigen):
+        r["environment"]["execution"]["planted-flipped-kernel"] = {"path": "eigen"}
+    diff = diff_reports(old, eigen, [entry])
+    assert not diff.regressed and "listed in the manifest as flip-on-eigen" in diff.known[0].text

@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import reference
 from conformance.case import Case

@@ -128,3 +128,49 @@ def test_no_report_without_certifications(pytester: pytest.Pytester, tmp_path):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["conformance report: no certification ran, so no report was written"])
     assert not (tmp_path / "r").exists()
+
+
+ENVIRONMENT_MANIFEST = '''
+[[divergence]]
+id = "flipped-on-eigen"
+backend = "planted-flipped-kernel"
+op = "Conv"
+environment = { path = "eigen" }
+status = "disagree"
+reason = "flips its kernel on its Eigen path only"
+link = "https://example.org/eigen"
+
+[[divergence]]
+id = "stale-on-eigen"
+backend = "reference"
+op = "Conv"
+when = { spatial_rank = 2 }
+environment = { path = "eigen" }
+status = "disagree"
+reason = "would be an unexpected pass, if it held here"
+link = "https://example.org/stale"
+'''
+
+
+def test_an_entry_for_another_environment_is_skipped_not_an_unexpected_pass(suite, tmp_path):
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(ENVIRONMENT_MANIFEST)
+    result = run(suite, "--backend", "reference", "--backend", "tests.test_environment:FlippedOnOneDNN",
+                 "--known-divergences", str(manifest), "-rs", "--conformance-failures", str(tmp_path / "f"))
+    # The flip happens on the oneDNN path, where the entry does not hold: a failure, not excused.
+    # Neither entry holds, so neither is probed: two skips, no XFAIL, no XPASS.
+    result.assert_outcomes(passed=1, failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*flipped-on-eigen holds where path = eigen; here path = onednn*",
+                                 "*stale-on-eigen holds where path = eigen; here those facts are not reported*"])
+
+
+def test_an_entry_is_probed_on_every_selected_backend_it_names(suite, tmp_path):
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""])
+                        .replace('backend = "planted-flipped-kernel"', 'backend = "configurable"'))
+    result = run(suite, "--backend", "tests.test_backends:Configurable[mode=exact]",
+                 "--backend", "tests.test_backends:Configurable[mode=fast]", "--known-divergences", str(manifest),
+                 "-v", "--conformance-failures", str(tmp_path / "f"))
+    result.assert_outcomes(passed=2, xfailed=2)
+    result.stdout.fnmatch_lines(["*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=exact?? XFAIL*",
+                                 "*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=fast?? XFAIL*"])

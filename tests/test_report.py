@@ -17,11 +17,12 @@ from jsonschema import Draft202012Validator
 
 from conformance.backends import load_backend
 from conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from conformance.environment import cpu_facts, numpy_facts
 from conformance.errors import ConformanceError
 from conformance.ops import declarations
 from conformance.profiles import without_local_constants
 from conformance.report import ReportRun, load_report, run_report, without_timing, write_report
-from conformance.report.build import histogram
+from conformance.report.build import cell_facts, histogram
 from conformance.report.markdown import markdown
 from conformance.report.merge import merge_reports
 from conformance.report.schema import parity_schema, validate_report
@@ -30,7 +31,8 @@ from tests import planted
 ROOT = Path(__file__).resolve().parents[1]
 ROW_FIELDS = {"op", "backend", "backend_version", "status", "examples", "unsupported", "max_error_ratio", "max_ulp",
               "diagnosis", "counterexample", "replay"}
-ENVIRONMENT_FIELDS = {"python", "numpy", "onnx", "onnxruntime", "tensorflow", "cpu", "opset", "seed", "profile"}
+ENVIRONMENT_FIELDS = {"python", "numpy", "onnx", "onnxruntime", "tensorflow", "cpu", "execution", "opset", "seed",
+                      "profile"}
 
 
 class ConvOnly(planted.RoundedOnce):
@@ -65,8 +67,13 @@ def test_the_schema_file_is_a_valid_json_schema():
 
 def test_a_report_validates_and_has_every_promised_field(report):
     validator().validate(report)
-    assert report["schema_version"] == 2 and report["kind"] == "run"
+    assert report["schema_version"] == 3 and report["kind"] == "run"
     assert ENVIRONMENT_FIELDS <= set(report["environment"])
+    assert report["environment"]["cpu"] == {key.removeprefix("cpu_"): value for key, value in cpu_facts().items()}
+    # Each backend's own facts, once: the reference's NumPy targets; plug-ins without facts have none.
+    assert report["environment"]["execution"] == {"reference": numpy_facts(), "planted-flipped-kernel": {},
+                                                  "conv-only": {}}
+    assert all("facts" not in row for row in report["results"])
     assert report["environment"]["seed"] == 5 and report["environment"]["profile"] == "ci"
     statuses = {(r["op"], r["backend"]): r["status"] for r in report["results"]}
     assert statuses == {
@@ -102,6 +109,23 @@ def test_the_schema_has_teeth(report):
 def test_the_committed_reports_validate():
     for name in ("parity.json", "baseline.json"):
         validator().validate(json.loads((ROOT / "reports" / name).read_text()))
+    for path in (ROOT / "reports" / "matrix").glob("**/parity.json"):
+        load_report(path)  # schema version 2 reports, read upgraded
+
+
+def test_a_version_2_report_is_read_upgraded_with_its_facts_unknown(report, tmp_path):
+    old = json.loads(json.dumps(report))
+    old["schema_version"] = 2
+    old["environment"]["cpu"] = "Intel(R) Xeon(R) Processor"
+    del old["environment"]["execution"]
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(old))
+    loaded = load_report(path)
+    assert loaded["schema_version"] == 3 and loaded["environment"]["execution"] == {}
+    assert loaded["environment"]["cpu"] == {"vendor": None, "model": "Intel(R) Xeon(R) Processor",
+                                            "microarchitecture": None, "flags": None}
+    assert cell_facts(loaded, loaded["results"][0]) is None
+    assert cell_facts(report, report["results"][0])["numpy_simd"] == numpy_facts()["numpy_simd"]
 
 
 def test_histogram_bins_are_quarter_decades_and_exact_results_are_counted_apart():

@@ -16,6 +16,14 @@ A spec string names a backend the same way everywhere (``--backend``, the API, r
 - ``module.path:Attr``, where Attr is a backend class (instantiated without arguments), a backend
   instance, or an ``onnx.backend.base.Backend`` subclass (wrapped in an adapter). The current
   directory is importable, as with ``python -m``.
+
+Any of them may end in options, ``[key=value,...]``, passed to the backend class as keyword
+arguments: ``tensorflow[onednn=off]``. A backend with options names itself with them, so that
+reports keep its columns apart; known divergences written for ``tensorflow`` apply to every
+``tensorflow[...]`` (``base_name``), under the conditions on execution facts they state.
+
+A backend may also report ``execution_facts() -> dict``: the facts of its set-up that change
+its answers (``conformance.environment``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -34,6 +44,10 @@ import onnx
 from conformance.errors import BackendUnavailable, ConformanceError
 
 ENTRY_POINT_GROUP = "conformance.backends"
+SPEC = re.compile(r"^(?P<target>[^\[\]]+?)\s*(?:\[(?P<options>[^\[\]]*)\])?$")
+# What commands certify when no backend is named: TensorFlow on both of its CPU paths, so that
+# a run certifies the same columns on every machine rather than the path its CPU selects.
+DEFAULT_BUILT_INS = ("reference", "onnxruntime", "tensorflow[onednn=on]", "tensorflow[onednn=off]", "onnx-reference")
 
 
 @runtime_checkable
@@ -72,9 +86,11 @@ class BackendStatus:
     version: str
     available: bool
     reason: str = ""
+    facts: dict[str, Any] | None = None  # execution facts, when asked for (conformance.environment)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "available": self.available, "reason": self.reason}
+        return {"name": self.name, "version": self.version, "available": self.available, "reason": self.reason,
+                "facts": self.facts}
 
 
 def load_backend(spec: str) -> Backend:
@@ -82,43 +98,82 @@ def load_backend(spec: str) -> Backend:
     spec = spec.strip()
     if not spec:
         raise ConformanceError("empty backend spec")
-    if spec in BUILT_INS:
-        built_in = BUILT_INS[spec]
+    target, options = parse_spec(spec)
+    if target in BUILT_INS:
+        built_in = BUILT_INS[target]
         missing = [m for m in built_in.requires if not _importable(m)]
         if missing:
             raise BackendUnavailable(spec, f"Python package {missing[0].split('.')[0]!r} is not installed")
-        return _instantiate(_import_attribute(built_in.target), built_in.target)
-    if ":" in spec:
-        return _instantiate(_import_attribute(spec), spec)
+        return _instantiate(_import_attribute(built_in.target), spec, options)
+    if ":" in target:
+        return _instantiate(_import_attribute(target), spec, options)
     entry_points = {e.name: e for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    if spec in entry_points:
-        return _instantiate(_import_attribute(entry_points[spec].value), spec)
+    if target in entry_points:
+        return _instantiate(_import_attribute(entry_points[target].value), spec, options)
     known = ", ".join([*BUILT_INS, *entry_points])
     raise ConformanceError(
-        f"unknown backend {spec!r}: use a built-in or registered name ({known}) or module.path:Attr"
+        f"unknown backend {target!r}: use a built-in or registered name ({known}) or module.path:Attr"
     )
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """A spec's target (name or module.path:Attr) and its options: ``tensorflow[onednn=off]``."""
+    match = SPEC.match(spec.strip())
+    if match is None:
+        raise ConformanceError(f"backend spec {spec!r}: options go in one trailing [key=value,...]")
+    options: dict[str, str] = {}
+    for item in (match.group("options") or "").split(","):
+        if not item.strip():
+            continue
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or not key or not value:
+            raise ConformanceError(f"backend spec {spec!r}: options are key=value pairs, not {item.strip()!r}")
+        options[key] = value
+    return match.group("target"), options
+
+
+def base_name(name: str) -> str:
+    """A backend's name without its options: ``tensorflow`` for ``tensorflow[onednn=off]``."""
+    return name.split("[", 1)[0].strip()
 
 
 def known_specs() -> list[str]:
     """Built-in backend names, then the names registered under the entry-point group."""
-    registered = sorted(e.name for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
-    return [*BUILT_INS, *(name for name in registered if name not in BUILT_INS)]
+    return [*BUILT_INS, *(name for name in _registered() if name not in BUILT_INS)]
 
 
-def backend_status(spec: str) -> BackendStatus:
-    """Load a backend to report whether it is available, never raising for a missing package."""
+def default_specs() -> list[str]:
+    """What commands certify when no backend is named: the built-ins, TensorFlow on both CPU
+    paths (``DEFAULT_BUILT_INS``), then the names registered under the entry-point group."""
+    return [*DEFAULT_BUILT_INS, *(name for name in _registered() if name not in BUILT_INS)]
+
+
+def _registered() -> list[str]:
+    return sorted(e.name for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def backend_status(spec: str, facts: bool = False) -> BackendStatus:
+    """Load a backend to report whether it is available (and, with ``facts``, its execution facts),
+    never raising for a missing package or a failing probe."""
+    from conformance.environment import execution_facts
+
     try:
         backend = load_backend(spec)
     except BackendUnavailable as error:
         return BackendStatus(spec, "", False, error.reason)
     except ConformanceError as error:
         return BackendStatus(spec, "", False, str(error))
-    return BackendStatus(backend.name, backend.version, True)
+    if not facts:
+        return BackendStatus(backend.name, backend.version, True)
+    try:
+        return BackendStatus(backend.name, backend.version, True, facts=execution_facts(backend))
+    except ConformanceError as error:
+        return BackendStatus(backend.name, backend.version, True, reason=f"execution facts unknown: {error}")
 
 
 def spec_of(backend: Backend) -> str:
-    """A spec string that loads this backend again (its name for built-ins and adapters)."""
-    if backend.name in BUILT_INS or getattr(backend, "onnx_backend", None) is not None:
+    """A spec string that loads this backend again (its name, options included, for built-ins and adapters)."""
+    if base_name(backend.name) in BUILT_INS or getattr(backend, "onnx_backend", None) is not None:
         return backend.name
     cls = type(backend)
     return f"{cls.__module__}:{cls.__qualname__}"
@@ -138,6 +193,22 @@ def distribution_version(*names: str) -> str:
         except importlib.metadata.PackageNotFoundError:
             continue
     return "unknown"
+
+
+def _check_options(obj: Any, spec: str, options: dict[str, str]) -> None:
+    """ConformanceError unless ``obj`` is a class whose constructor takes every option by name."""
+    from conformance.backends.onnx_backend import is_onnx_backend
+
+    if not isinstance(obj, type) or is_onnx_backend(obj):
+        raise ConformanceError(f"backend spec {spec!r}: this backend takes no options")
+    parameters = inspect.signature(obj).parameters
+    accepted = [p.name for p in parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no options"
+        raise ConformanceError(f"backend spec {spec!r}: unknown option {', '.join(unknown)}; {takes}")
 
 
 def _importable(module: str) -> bool:
@@ -166,14 +237,18 @@ def _import_attribute(target: str) -> Any:
     return obj
 
 
-def _instantiate(obj: Any, spec: str) -> Backend:
+def _instantiate(obj: Any, spec: str, options: dict[str, str]) -> Backend:
     from conformance.backends.onnx_backend import OnnxBackendAdapter, is_onnx_backend
 
+    if options:
+        _check_options(obj, spec, options)
     if is_onnx_backend(obj):
         return OnnxBackendAdapter(obj, spec)
     if isinstance(obj, type):
         try:
-            obj = obj()
+            obj = obj(**options)
+        except ConformanceError:
+            raise
         except Exception as error:
             raise ConformanceError(f"backend spec {spec!r}: {obj.__name__}() failed: {error}") from None
     missing = [a for a in ("name", "version", "run") if not hasattr(obj, a)]

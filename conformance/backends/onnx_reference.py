@@ -19,6 +19,12 @@ class OnnxReferenceBackend:
         self.version = distribution_version("onnx")
         self._evaluators: OrderedDict[bytes, object] = OrderedDict()
 
+    def execution_facts(self) -> dict:
+        """The SIMD targets NumPy's loops dispatch to: onnx.reference computes with NumPy."""
+        from conformance.environment import numpy_facts
+
+        return numpy_facts()
+
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         from onnx.reference import ReferenceEvaluator
 

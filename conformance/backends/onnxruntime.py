@@ -14,6 +14,8 @@ import onnx
 from conformance.backends import distribution_version
 
 CACHE_SIZE = 256
+PROVIDER = "CPUExecutionProvider"
+THREADS = 1  # intra-op and inter-op threads per session (see _session)
 
 
 class OnnxRuntimeBackend:
@@ -22,6 +24,15 @@ class OnnxRuntimeBackend:
     def __init__(self):
         self.version = distribution_version("onnxruntime", "onnxruntime-gpu")
         self._sessions: OrderedDict[bytes, object] = OrderedDict()
+
+    def execution_facts(self) -> dict:
+        """The execution provider, graph optimization level and thread counts every session gets."""
+        return {
+            "execution_provider": PROVIDER,
+            "graph_optimization_level": str(_options().graph_optimization_level).rsplit(".", 1)[-1],
+            "intra_op_threads": THREADS,
+            "inter_op_threads": THREADS,
+        }
 
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         session = self._session(model.SerializeToString())
@@ -32,15 +43,21 @@ class OnnxRuntimeBackend:
         if session is None:
             import onnxruntime
 
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 4  # failures reach the verdict as exceptions; the log would repeat them
-            # Every cached session would otherwise own a thread pool: hundreds of them oversubscribe
-            # the CPU (measured: 30 instead of 1,000+ examples/s on 2 cores). Results stay within
-            # the bound whatever the thread count, which only changes the summation order.
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(serialized, _options(), providers=[PROVIDER])
         self._sessions[serialized] = session
         while len(self._sessions) > CACHE_SIZE:
             self._sessions.popitem(last=False)
         return session
+
+
+def _options():
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # failures reach the verdict as exceptions; the log would repeat them
+    # Every cached session would otherwise own a thread pool: hundreds of them oversubscribe the
+    # CPU (measured: 30 instead of 1,000+ examples/s on 2 cores). Results stay within the bound
+    # whatever the thread count, which only changes the summation order.
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = THREADS
+    return options

@@ -24,6 +24,12 @@ class ReferenceBackend:
     def supports(self, op_type: str) -> bool:
         return op_type in reference.OPERATORS
 
+    def execution_facts(self) -> dict:
+        """The SIMD targets NumPy's loops dispatch to (``conformance.environment.numpy_facts``)."""
+        from conformance.environment import numpy_facts
+
+        return numpy_facts()
+
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         dtypes = _inferred_dtypes(model)
 

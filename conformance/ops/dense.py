@@ -56,7 +56,7 @@ import reference
 from conformance.case import Case
 from conformance.compare import Verdict
 from conformance.ops.declaration import OpDeclaration
-from conformance.ops.elementwise import FLOAT64_ROUNDOFF, integer_array, values
+from conformance.ops.elementwise import FLOAT64_ROUNDOFF, values
 from conformance.strategies import Draws, float_array
 from conformance.tolerance import Derived, Exact, gamma, unit_roundoff
 from reference.dense import dropout_parameters, keep_probability_and_scale

@@ -19,7 +19,6 @@ DepthToSpace/SpaceToDepth in both modes with blocks of 1 to 3.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np

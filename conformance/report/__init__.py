@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from conformance.backends import supports
 from conformance.certify import CertifyResult
+from conformance.environment import backend_facts, execution_facts
 from conformance.errors import ConformanceError
 from conformance.profiles import profile_settings
 from conformance.report.build import (
@@ -52,8 +53,9 @@ def run_report(run: ReportRun, failures_dir: Path | str | None, events: Events |
     cells = [Cell(i, op, spec, backend.name, backend.version) for i, (op, spec, backend) in enumerate(pairs)]
     backends = dict(zip(run.specs, run.backends))
     runnable = [c for c in cells if supports(backends[c.spec], c.op)]
+    facts = measured_facts(backends)
     search = Search(run.profile, run.examples, run.seed, tuple(run.divergences),
-                    str(failures_dir) if failures_dir is not None else None)
+                    str(failures_dir) if failures_dir is not None else None, facts)
     done = dict(zip((c.index for c in runnable),
                     run_cells(runnable, search, backends, jobs=run.jobs, timeout=run.timeout, events=events)))
     results = []
@@ -62,9 +64,20 @@ def run_report(run: ReportRun, failures_dir: Path | str | None, events: Events |
             done[cell.index] = unsupported_result(cell)
             if events is not None:
                 events.finished(cell, done[cell.index])
+        if done[cell.index].facts is None:  # a cell stopped, crashed or never run was still meant for these facts
+            done[cell.index].facts = facts[cell.spec]
         results.append(done[cell.index])
     return report_from_results(results, [c.spec for c in cells], run.profile, run.examples, run.seed,
                                run.unavailable, run.timeout, started=started, seconds=time.perf_counter() - clock)
+
+
+def measured_facts(backends: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each backend's execution facts, by spec, measured side by side (TensorFlow's take a probe
+    process each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, len(backends))) as pool:
+        return dict(zip(backends, pool.map(execution_facts, backends.values())))
 
 
 def report_from_results(results: Sequence[CertifyResult], specs: Sequence[str], profile: str | None,
@@ -72,14 +85,16 @@ def report_from_results(results: Sequence[CertifyResult], specs: Sequence[str], 
                         timeout: float | None = None, *, started=None, seconds: float = 0.0) -> dict[str, Any]:
     """A single run's report from its certification results (``specs``: each result's backend spec)."""
     max_examples = profile_settings(profile, examples, seed).max_examples
-    rows = []
+    rows, execution = [], {}
     for result, spec in zip(results, specs):
+        if result.facts is not None:
+            execution.setdefault(result.backend, backend_facts(result.facts))
         data = row(result)
         data["certify"] = certify_command(result.op, spec, profile, examples, seed)
         if data["replay"] is None and result.status in FAILING:
             data["replay"] = data["certify"]  # no saved case (a crash, say): rerunning the cell reproduces it
         rows.append(data)
-    return build_report(rows, environment(profile, seed, max_examples, unavailable, timeout),
+    return build_report(rows, environment(profile, seed, max_examples, unavailable, timeout, execution),
                         started or now(), seconds)
 
 
@@ -113,8 +128,9 @@ def write_report(report: Mapping[str, Any], out: Path | str, html: bool = True) 
 
 
 def load_report(path: Path | str) -> dict[str, Any]:
-    """Read and validate a ``parity.json``; ConformanceError (one clear line) if it is not one."""
-    from conformance.report.schema import validate_report
+    """Read and validate a ``parity.json`` (an older one upgraded, see ``schema.upgraded``);
+    ConformanceError (one clear line) if it is not one."""
+    from conformance.report.schema import upgraded, validate_report
 
     path = Path(path)
     try:
@@ -123,5 +139,6 @@ def load_report(path: Path | str) -> dict[str, Any]:
         raise ConformanceError(f"{path}: cannot read the report ({error.strerror})") from None
     except ValueError as error:
         raise ConformanceError(f"{path}: not valid JSON ({error})") from None
+    data = upgraded(data)
     validate_report(data, where=str(path))
     return data

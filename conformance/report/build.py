@@ -7,6 +7,11 @@ renders the same way.
 
 Timing is kept apart, in the top-level ``timing`` object and each row's ``seconds``: the same
 seed and environment give the same report once those are removed (``without_timing``).
+
+The environment holds the execution facts every verdict was reached under
+(``conformance.environment``): the CPU's once, in ``cpu``, and each backend's own in
+``execution``, by backend name. ``cell_facts`` puts them back together for one row, as the
+known-divergence conditions read them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import math
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import onnx
@@ -25,9 +29,10 @@ from conformance import __version__
 from conformance.backends import Backend, distribution_version, spec_of
 from conformance.certify import CertifyResult
 from conformance.divergences import KnownDivergence
+from conformance.environment import CPU_FACTS, cpu_facts
 from conformance.summary import jsonable, result_json
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Statuses from best to worst; the last three fail a run.
 STATUSES = ("agree", "known_divergence", "unsupported", "disagree", "error", "timeout")
 FAILING = ("disagree", "error", "timeout")
@@ -67,8 +72,10 @@ class ReportRun:
 
 
 def environment(run_profile: str | None, seed: int | None, max_examples: int,
-                unavailable: Mapping[str, str] | None = None, timeout: float | None = None) -> dict[str, Any]:
-    """Where the report was made: versions, machine, opset, seed and profile (no timing)."""
+                unavailable: Mapping[str, str] | None = None, timeout: float | None = None,
+                execution: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Where the report was made: versions, machine and its CPU, each backend's execution facts
+    (``execution``, by backend name), opset, seed and profile (no timing)."""
     return {
         "nn_conformance": __version__,
         "python": platform.python_version(),
@@ -78,7 +85,8 @@ def environment(run_profile: str | None, seed: int | None, max_examples: int,
         "tensorflow": distribution_version("tensorflow-cpu", "tensorflow", "tensorflow-intel"),
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "cpu": cpu_name(),
+        "cpu": cpu_environment(),
+        "execution": {name: dict(facts) for name, facts in (execution or {}).items()},
         "opset": onnx.defs.onnx_opset_version(),
         "seed": seed,
         "profile": run_profile,
@@ -89,8 +97,10 @@ def environment(run_profile: str | None, seed: int | None, max_examples: int,
 
 
 def row(result: CertifyResult) -> dict[str, Any]:
-    """One cell of the matrix: the certification result in its public JSON form."""
+    """One cell of the matrix: the certification result in its public JSON form (its execution
+    facts left to the environment, which holds them once per backend)."""
     data = result_json(result)
+    data.pop("facts", None)
     counterexample = data.get("counterexample") or {}
     data["replay"] = counterexample.get("replay") or None
     data["backend_version"] = result.backend_version
@@ -162,15 +172,27 @@ def status_counts(report: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def cpu_name() -> str:
-    """The CPU's model name (Linux), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def cpu_environment() -> dict[str, Any]:
+    """The CPU as a report records it: vendor, model, microarchitecture and the flags that matter."""
+    return {fact.removeprefix("cpu_"): value for fact, value in cpu_facts().items()}
+
+
+def row_environment(report: Mapping[str, Any], r: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The environment a row was made in (its run's, in a merged report)."""
+    if report.get("kind") == "merged" and "run" in r:
+        return report["runs"][r["run"]]["environment"]
+    return report["environment"]
+
+
+def cell_facts(report: Mapping[str, Any], r: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The execution facts a row's verdict was reached under, or None if the report does not say
+    (a report made before execution facts were recorded, or a backend missing from them)."""
+    env = row_environment(report, r)
+    cpu, execution = env.get("cpu"), env.get("execution")
+    if not isinstance(cpu, dict) or not isinstance(execution, dict) or r["backend"] not in execution:
+        return None
+    facts = {fact: cpu.get(fact.removeprefix("cpu_")) for fact in CPU_FACTS}
+    return {**facts, **execution[r["backend"]]}
 
 
 def now() -> datetime:

@@ -34,7 +34,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from conformance.backends import Backend, load_backend, supports
 from conformance.case import Case, save_case
@@ -66,13 +66,15 @@ class Cell:
 
 @dataclass(frozen=True)
 class Search:
-    """How every cell searches: the Hypothesis profile, example count and seed, the manifest."""
+    """How every cell searches: the Hypothesis profile, example count and seed, the manifest, and
+    each backend spec's execution facts (measured once, by the parent, rather than by every worker)."""
 
     profile: str | None
     examples: int | None
     seed: int | None
     divergences: Sequence[KnownDivergence] = ()
     failures_dir: str | None = None
+    facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,7 +117,8 @@ def _certify(cell: Cell, backend: Backend, search: Search, on_example: Callable[
     # The spec the cell was loaded from, not one guessed from the backend (a plug-in may borrow a built-in's name).
     replay_hint = REPLAY_HINT.replace("{backend}", shlex.quote(cell.spec))
     return certify(get_declaration(cell.op), backend, settings_, divergences=search.divergences, seed=search.seed,
-                   failures_dir=search.failures_dir, replay_hint=replay_hint, on_example=on_example)
+                   failures_dir=search.failures_dir, replay_hint=replay_hint, on_example=on_example,
+                   facts=search.facts.get(cell.spec))
 
 
 # -- the worker side ---------------------------------------------------------------------------

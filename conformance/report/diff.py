@@ -18,6 +18,12 @@ whose status is ``known_divergence``, or whose minimal counterexample lies insid
 of a manifest entry for its backend, operator and status. **Fixes** are failing cells that now
 pass, newly supported cases, and known divergences that no longer reproduce. Operators and
 backends that appeared or vanished are listed too. Only regressions make the exit status 1.
+
+A cell whose execution facts differ between the reports (another CPU, oneDNN on one side and off
+on the other: ``conformance.environment``) and whose answer changed is neither a regression nor a
+fix: it is listed as **changed with the environment**, with the facts that differ, since the
+backend may not have changed at all. So a baseline made on one machine can be checked on
+another. Which facts differ, backend by backend, is listed once too.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from conformance.divergences import KnownDivergence
+from conformance.environment import differences
+from conformance.report.build import cell_facts
 from conformance.summary import ratio_text
 
 BAD = ("disagree", "error", "timeout")
@@ -55,6 +63,8 @@ class Diff:
     regressions: list[Change] = field(default_factory=list)
     fixes: list[Change] = field(default_factory=list)
     known: list[Change] = field(default_factory=list)  # new failures the manifest lists
+    environment: list[Change] = field(default_factory=list)  # changed answers whose execution facts changed too
+    environment_changes: list[str] = field(default_factory=list)  # which facts differ, backend by backend
     appeared: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)  # backend version changes
@@ -82,10 +92,30 @@ def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any], divergences: Se
                           " unsupported counts are not compared")
     _appeared_and_vanished(diff, old, new, old_cells, new_cells)
     for key in old_cells.keys() & new_cells.keys():
-        _compare(diff, old_cells[key], new_cells[key], divergences, comparable, ratio_factor, ratio_floor)
-    for changes in (diff.regressions, diff.fixes, diff.known):
+        o, n = old_cells[key], new_cells[key]
+        old_facts, new_facts = cell_facts(old, o), cell_facts(new, n)
+        changed = differences(old_facts, new_facts)
+        cell = Diff(diff.old, diff.new, ratio_factor=ratio_factor)
+        _compare(cell, o, n, divergences, new_facts, comparable, ratio_factor, ratio_floor)
+        diff.known += cell.known
+        _note_environment(diff, n["backend"], changed)
+        if changed:
+            diff.environment += [Change(c.op, c.backend, c.old, c.new, f"{c.text}; environment: {'; '.join(changed)}")
+                                 for c in cell.regressions + cell.fixes]
+        else:
+            diff.regressions += cell.regressions
+            diff.fixes += cell.fixes
+    for changes in (diff.regressions, diff.fixes, diff.known, diff.environment):
         changes.sort(key=lambda c: (c.op, c.backend))
     return diff
+
+
+def _note_environment(diff: Diff, backend: str, changed: list[str]) -> None:
+    """Record once which facts differ: the CPU's for the whole report, the rest per backend."""
+    for line in changed:
+        text = line if line.startswith("cpu_") else f"{backend}: {line}"
+        if text not in diff.environment_changes:
+            diff.environment_changes.append(text)
 
 
 def _several_versions(report: Mapping[str, Any]) -> bool:
@@ -141,7 +171,7 @@ def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences, comparable: bool,
+def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences, facts, comparable: bool,
              ratio_factor: float, ratio_floor: float) -> None:
     where = _label(o) if o["backend_version"] == n["backend_version"] else f"{_label(o)} → {n['backend_version']}"
 
@@ -150,7 +180,7 @@ def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences
 
     before, after = _status_text(o), _status_text(n)
     if n["status"] in BAD and (o["status"] not in BAD or before != after):
-        entry = _listed(n, divergences)
+        entry = _listed(n, divergences, facts)
         if entry is not None:
             change(diff.known, f"{before} → {after}, listed in the manifest as {entry.id} ({entry.link})")
         else:
@@ -208,9 +238,11 @@ def _why(r: Mapping[str, Any]) -> str:
     return "; " + "; ".join(parts) if parts else ""
 
 
-def _listed(r: Mapping[str, Any], divergences: Sequence[KnownDivergence]) -> KnownDivergence | None:
-    """The manifest entry that explains a failing cell, judged on its saved minimal counterexample."""
-    entries = [d for d in divergences if d.applies_to(r["backend"], r["backend_version"], r["op"])
+def _listed(r: Mapping[str, Any], divergences: Sequence[KnownDivergence],
+            facts: Mapping[str, Any] | None) -> KnownDivergence | None:
+    """The manifest entry that explains a failing cell, judged on its saved minimal counterexample
+    and the execution facts it was reached under."""
+    entries = [d for d in divergences if d.applies_to(r["backend"], r["backend_version"], r["op"], facts)
                and d.status == r["status"]]
     example = r.get("counterexample") or {}
     if not entries or not example.get("saved_to"):
@@ -265,9 +297,12 @@ def diff_json(diff: Diff) -> str:
 
 
 def _verdict(diff: Diff) -> str:
-    if diff.regressed:
-        return f"{len(diff.regressions)} regression{'s' if len(diff.regressions) != 1 else ''}."
-    return "No regression."
+    text = (f"{len(diff.regressions)} regression{'s' if len(diff.regressions) != 1 else ''}." if diff.regressed
+            else "No regression.")
+    if diff.environment:
+        count = len(diff.environment)
+        text += f" {count} answer{'s' if count != 1 else ''} changed with the environment."
+    return text
 
 
 def _sections(diff: Diff) -> list[tuple[str, list]]:
@@ -275,6 +310,8 @@ def _sections(diff: Diff) -> list[tuple[str, list]]:
         ("regressions", diff.regressions),
         ("fixes", diff.fixes),
         ("known divergences (listed in the manifest, not regressions)", diff.known),
+        ("changed with the environment (not regressions: the execution facts differ)", diff.environment),
+        ("environment", diff.environment_changes),
         ("appeared", diff.appeared),
         ("vanished", diff.vanished),
         ("backend versions", diff.versions),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from conformance.environment import facts_text
 from conformance.report.build import columns, operators, status_counts
 from conformance.summary import ratio_text
 
@@ -53,14 +54,27 @@ def environment_lines(report: Mapping[str, Any]) -> list[str]:
         for number, run in enumerate(report["runs"]):
             lines.append(f"{number + 1}. `{run['source']}`: " + _environment_text(run["environment"]))
         return lines
-    return [f"nn-conformance {report['environment']['nn_conformance']}, " + _environment_text(report["environment"])]
+    env = report["environment"]
+    lines = [f"nn-conformance {env['nn_conformance']}, " + _environment_text(env)]
+    if env.get("execution"):
+        lines += ["", "Execution facts (what the known divergences' environment conditions read):", ""]
+        lines += [f"- `{name}`: {facts_text(facts) or 'none'}" for name, facts in env["execution"].items()]
+    return lines
 
 
 def _environment_text(env: Mapping[str, Any]) -> str:
     seed = env["seed"] if env.get("seed") is not None else "derandomized"
     return (f"profile `{env['profile']}` ({env['max_examples']} examples per cell), seed {seed},"
             f" ONNX opset {env['opset']}, Python {env['python']}, NumPy {env['numpy']}, onnx {env['onnx']},"
-            f" onnxruntime {env['onnxruntime']}, TensorFlow {env['tensorflow']}, {env['cpu']}.")
+            f" onnxruntime {env['onnxruntime']}, TensorFlow {env['tensorflow']}, {cpu_text(env['cpu'])}.")
+
+
+def cpu_text(cpu: Mapping[str, Any]) -> str:
+    """``AMD EPYC (AuthenticAMD, x86_64_v4; flags avx, avx2, ...)``, leaving out what is unknown."""
+    details = ", ".join(v for v in (cpu.get("vendor"), cpu.get("microarchitecture")) if v)
+    if cpu.get("flags") is not None:
+        details += ("; " if details else "") + "flags " + (", ".join(cpu["flags"]) or "none")
+    return (cpu.get("model") or "unknown CPU") + (f" ({details})" if details else "")
 
 
 def cell_text(row: Mapping[str, Any]) -> str:

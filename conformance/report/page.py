@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from conformance.environment import facts_text
 from conformance.errors import ConformanceError
 from conformance.report.build import STATUSES, columns, operators, status_counts
 from conformance.report.markdown import environment_lines
@@ -58,7 +59,7 @@ def page_view(report: Mapping[str, Any]) -> dict[str, Any]:
         details.append(_detail_view(op, anchor, statuses, op_cells, cols))
     return {
         "title": "Operator parity",
-        "summary": " ".join(environment_lines(report)).replace("`", "") if report.get("kind") != "merged" else "",
+        "summary": environment_lines(report)[0].replace("`", "") if report.get("kind") != "merged" else "",
         "merged": report.get("kind") == "merged",
         "statuses": [{"name": s, "label": STATUS_LABELS[s], "count": counts[s]} for s in STATUSES],
         "columns": [{"backend": b, "version": v, "colour": PALETTE[i % len(PALETTE)]} for i, (b, v) in enumerate(cols)],
@@ -138,17 +139,32 @@ def _environments(report: Mapping[str, Any]) -> dict[str, Any]:
         headers = [r["source"] for r in report["runs"]]
     else:
         envs, headers = [report["environment"]], ["this run"]
-    keys = list(dict.fromkeys(k for env in envs for k in env))
-    return {
-        "headers": headers,
-        "rows": [{"label": ENVIRONMENT_LABELS.get(k, k), "cells": [_value_text(env.get(k)) for env in envs]}
-                 for k in keys],
-    }
+    flat = [_flat_environment(env) for env in envs]
+    labels = list(dict.fromkeys(label for env in flat for label in env))
+    return {"headers": headers, "rows": [{"label": label, "cells": [env.get(label, "—") for env in flat]}
+                                         for label in labels]}
+
+
+def _flat_environment(env: Mapping[str, Any]) -> dict[str, str]:
+    """Label -> text: the CPU's fields and each backend's execution facts get a row each."""
+    flat = {}
+    for key, value in env.items():
+        if key == "cpu" and isinstance(value, dict):
+            for field, text in value.items():
+                flat[f"CPU {field}" if field != "model" else "CPU"] = _value_text(text)
+        elif key == "execution" and isinstance(value, dict):
+            for backend, facts in value.items():
+                flat[f"{backend} execution facts"] = facts_text(facts) or "none"
+        else:
+            flat[ENVIRONMENT_LABELS.get(key, key)] = _value_text(value)
+    return flat
 
 
 def _value_text(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
     return str(value)

@@ -27,6 +27,33 @@ def schema_errors(report: Any) -> list[str]:
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
 
 
+UPGRADABLE = {2}  # older schema versions ``upgraded`` reads
+
+
+def upgraded(report: Any) -> Any:
+    """A report of an older schema version in the current form, where that loses nothing a reader
+    relies on (anything else is returned unchanged, for ``validate_report`` to refuse).
+
+    Version 2 gave the CPU as a model name and no execution facts: the CPU becomes
+    ``{"model": name}`` with the rest null, and the facts are unknown (``execution`` empty).
+    """
+    if not isinstance(report, dict) or report.get("schema_version") not in UPGRADABLE:
+        return report
+
+    def environment(env: Any) -> Any:
+        if not isinstance(env, dict) or not isinstance(env.get("cpu"), str):
+            return env
+        cpu = {"vendor": None, "model": env["cpu"], "microarchitecture": None, "flags": None}
+        return {**env, "cpu": cpu, "execution": env.get("execution", {})}
+
+    report = {**report, "schema_version": parity_schema()["properties"]["schema_version"]["const"],
+              "environment": environment(report.get("environment"))}
+    if isinstance(report.get("runs"), list):
+        report["runs"] = [{**run, "environment": environment(run.get("environment"))} if isinstance(run, dict) else run
+                          for run in report["runs"]]
+    return report
+
+
 def validate_report(report: Mapping[str, Any], where: str = "report") -> None:
     """ConformanceError naming the first problem (and how many more) unless ``report`` is valid."""
     if not isinstance(report, dict):

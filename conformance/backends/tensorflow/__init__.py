@@ -4,12 +4,24 @@ Tensors are channels-first (NCHW) at the backend's border, as in ONNX, and chann
 inside, as TensorFlow's CPU kernels expect. Each lowering maps ONNX attributes to TensorFlow's
 own conventions and raises Unsupported where TensorFlow has no equivalent (SAME_LOWER, say).
 TensorFlow is imported once, on the first run, so that merely loading the backend stays cheap.
+
+TensorFlow has two CPU paths, chosen when it is imported: its oneDNN kernels or its Eigen
+kernels (``facts`` explains which runs where). ``tensorflow`` takes whichever this process's
+environment gives; options choose one on any machine, running TensorFlow in a child process
+started with the matching environment (``process``):
+
+- ``tensorflow[onednn=on]`` and ``tensorflow[onednn=off]`` set ``TF_ENABLE_ONEDNN_OPTS``;
+- ``isa=`` caps oneDNN's instruction set (``ONEDNN_MAX_CPU_ISA``), so that a machine with AVX-512
+  runs the kernels an AVX2-only CPU would: ``tensorflow[onednn=off,isa=avx2]`` is what TensorFlow
+  does by default on such a CPU (oneDNN's operations off, its sgemm still serving Eigen), and
+  ``tensorflow[onednn=on,isa=avx2]`` what it does there with ``TF_ENABLE_ONEDNN_OPTS=1``.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import re
 from functools import cache
 from typing import Any, Callable, Mapping
 
@@ -18,7 +30,7 @@ import onnx
 
 from conformance.backends import distribution_version
 from conformance.backends.graph import run_graph
-from conformance.errors import Unsupported
+from conformance.errors import ConformanceError, Unsupported
 from reference.registry import FamilyRegistry
 
 Lowering = Callable[..., Any]
@@ -43,16 +55,36 @@ def import_tensorflow():
     return tf
 
 
-class TensorFlowBackend:
-    name = "tensorflow"
+ONEDNN_SWITCH = {"on": "1", "off": "0"}
+ISA_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
-    def __init__(self):
+
+class TensorFlowBackend:
+    """TensorFlow as this process's environment sets it up, or (with options) as they ask."""
+
+    def __init__(self, onednn: str | None = None, isa: str | None = None):
         self.version = distribution_version("tensorflow-cpu", "tensorflow", "tensorflow-intel")
+        self.environment = _environment(onednn, isa)
+        options = [f"{key}={value}" for key, value in (("onednn", onednn), ("isa", isa)) if value is not None]
+        self.name = "tensorflow" + (f"[{','.join(options)}]" if options else "")
+        self._process = None
+        if self.environment:
+            from conformance.backends.tensorflow.process import TensorFlowProcess
+
+            self._process = TensorFlowProcess(self.environment)
 
     def supports(self, op_type: str) -> bool:
         return op_type in LOWERINGS
 
+    def execution_facts(self) -> dict:
+        """oneDNN on or off, its instruction set and the dtypes it runs (see ``facts``)."""
+        from conformance.backends.tensorflow.facts import tensorflow_facts
+
+        return tensorflow_facts(self.environment)
+
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if self._process is not None:
+            return self._process.run(model, inputs)
         tf = import_tensorflow()
         tensors = {name: tf.constant(array) for name, array in inputs.items()}
         return [np.asarray(t) for t in run_graph(model, tensors, self._run_node)]
@@ -67,3 +99,18 @@ class TensorFlowBackend:
             extra["output_count"] = len(node.output)
         result = lowering(import_tensorflow(), *arguments, **attributes, **extra)
         return result if isinstance(result, (list, tuple)) else [result]
+
+
+def _environment(onednn: str | None, isa: str | None) -> dict[str, str]:
+    """The environment variables the options set (empty: this process's TensorFlow)."""
+    environment = {}
+    if onednn is not None:
+        if onednn not in ONEDNN_SWITCH:
+            raise ConformanceError(f"tensorflow: onednn must be on or off, not {onednn!r}")
+        environment["TF_ENABLE_ONEDNN_OPTS"] = ONEDNN_SWITCH[onednn]
+    if isa is not None:
+        if not ISA_NAME.match(isa):
+            raise ConformanceError(f"tensorflow: isa must be a oneDNN instruction set such as avx2 or avx512_core"
+                                   f" (ONEDNN_MAX_CPU_ISA, lower case), not {isa!r}")
+        environment["ONEDNN_MAX_CPU_ISA"] = isa.upper()
+    return environment

@@ -76,7 +76,7 @@ def max_pool(tf, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_sh
         return max_pool_with_indices(tf, X, auto_pad=auto_pad, ceil_mode=ceil_mode, dilations=dilations,
                                      kernel_shape=kernel_shape, pads=pads, storage_order=storage_order, strides=strides)
     dtype_name = X.dtype.name
-    rank = _check_rank(X, dtype_name)
+    _check_rank(X, dtype_name)
     if auto_pad == "SAME_LOWER":
         raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
     kernel, strides, dilations, begins, ends, overhang, output = _geometry(
