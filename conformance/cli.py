@@ -498,7 +498,7 @@ def _print_summary(report) -> None:
     from rich.console import Console
 
     from conformance.report.build import columns, operators, status_counts
-    from conformance.report.markdown import markdown
+    from conformance.report.markdown import judged_count, markdown
     from conformance.summary import ratio_text
 
     console = Console()
@@ -517,7 +517,7 @@ def _print_summary(report) -> None:
                 continue
             text = f"[{STATUS_STYLES.get(r['status'], '')}]{r['status'].replace('_', ' ')}[/]"
             if r["examples"]:
-                text += f" {r['examples']} ex, {ratio_text(r['max_error_ratio'])}×"
+                text += f" {judged_count(r)} judged, {ratio_text(r['max_error_ratio'])}×"
             if r.get("diagnosis"):
                 text += f"\n{_plain(', '.join(r['diagnosis']))}"
             if r.get("unexpected_passes"):

@@ -5,6 +5,11 @@ infinities must match in position and sign unless the reference, rounded to the 
 overflows there too. Every finite element must lie within its bound; the verdict carries the
 largest ``|got - expected| / bound`` (the error ratio: at most 1 passes) and the largest error in
 units in the last place of the expected value in the output dtype.
+
+An element whose bound is not finite is one whose value no rounding-error analysis decides (a
+normalization of a constant slice whose epsilon may flush to zero): it is not judged, whatever the
+backend returns there, and it is counted (``elements`` and ``judged_elements``), so that an
+agreement that judged nothing never passes for evidence. (Empty outputs are judged by their shapes.)
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ class Verdict:
     problem: str = ""  # "", "outputs", "shape", "dtype", "nan", "inf", "bound"
     message: str = ""
     worst: dict[str, Any] = field(default_factory=dict)
+    elements: int = 0  # output elements compared
+    judged_elements: int = 0  # of which held to a finite bound (or compared exactly)
+
+    @property
+    def judged(self) -> bool:
+        """Whether anything was judged: a failure, an agreement on at least one element, or on
+        shapes and dtypes alone where the outputs are empty. Only an example whose every element is
+        undetermined is not."""
+        return not self.ok or self.judged_elements > 0 or self.elements == 0
 
 
 def compare(
@@ -38,6 +52,7 @@ def compare(
         return Verdict(False, float("inf"), float("inf"), "outputs",
                        f"{len(outputs)} outputs returned; {len(expected)} expected")
     worst_ratio, worst_ulp, worst = 0.0, 0.0, {}
+    elements = judged = 0
     for name, got, want, bound, dtype in zip(names, outputs, expected, bounds, dtypes):
         got = np.asarray(got)
         if got.shape != want.shape:
@@ -52,7 +67,8 @@ def compare(
         if verdict.max_error_ratio >= worst_ratio:
             worst_ratio, worst = verdict.max_error_ratio, verdict.worst
         worst_ulp = max(worst_ulp, verdict.max_ulp)
-    return Verdict(True, worst_ratio, worst_ulp, worst=worst)
+        elements, judged = elements + verdict.elements, judged + verdict.judged_elements
+    return Verdict(True, worst_ratio, worst_ulp, worst=worst, elements=elements, judged_elements=judged)
 
 
 def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray, dtype) -> Verdict:
@@ -64,15 +80,16 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
                            f"{int(wrong.sum())} of {got.size} elements of {name} differ; first at"
                            f" {name}{list(index)}: got {got[index]!r}, expected {want[index]!r}",
                            {"output": name, "index": list(index)})
-        return Verdict(True)
+        return Verdict(True, elements=got.size, judged_elements=got.size)
+    decided = np.isfinite(bound)
     with np.errstate(all="ignore"):
         exact = got.astype(np.float64)
         rounded = want.astype(dtype)
         error = np.abs(exact - want)
         within = error <= bound
-        nan_mismatch = np.isnan(exact) != np.isnan(want)
+        nan_mismatch = (np.isnan(exact) != np.isnan(want)) & decided
         special = np.isinf(exact) | np.isinf(rounded)
-        inf_mismatch = special & ~(exact == rounded) & ~within & ~np.isnan(want)
+        inf_mismatch = special & ~(exact == rounded) & ~within & ~np.isnan(want) & decided
         for mask, problem in ((nan_mismatch, "nan"), (inf_mismatch, "inf")):
             if mask.any():
                 index = tuple(int(i) for i in np.argwhere(mask)[0])
@@ -80,12 +97,13 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
                                f"{int(mask.sum())} of {got.size} elements of {name} differ in {problem.upper()};"
                                f" first at {name}{list(index)}: got {got[index]!r}, expected {want[index]!r}",
                                {"output": name, "index": list(index)})
-        finite = np.isfinite(exact) & np.isfinite(want)
+        finite = np.isfinite(exact) & np.isfinite(want) & decided
         ratio = np.where(finite, np.where(error == 0, 0.0, error / np.where(bound > 0, bound, 0.0)), 0.0)
         spacing = np.abs(np.spacing(np.abs(rounded).astype(dtype))).astype(np.float64)
         ulp = np.where(finite, error / np.where(spacing > 0, spacing, np.inf), 0.0)
+    counts = {"elements": got.size, "judged_elements": int(decided.sum())}
     if got.size == 0:
-        return Verdict(True)
+        return Verdict(True, **counts)
     flat = int(np.argmax(ratio))
     index = tuple(int(i) for i in np.unravel_index(flat, got.shape))
     max_ratio, max_ulp = float(ratio[index]), float(ulp.max())
@@ -97,12 +115,12 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
         "bound": float(bound[index]),
     }
     if max_ratio <= 1:
-        return Verdict(True, max_ratio, max_ulp, worst=worst)
+        return Verdict(True, max_ratio, max_ulp, worst=worst, **counts)
     failing = int((ratio > 1).sum())
     return Verdict(
         False, max_ratio, max_ulp, "bound",
         f"{failing} of {got.size} elements of {name} exceed their error bound; worst at {name}{list(index)}:"
         f" got {exact[index]:.9g}, expected {want[index]:.9g} ± {bound[index]:.3g}"
         f" (error {error[index]:.3g} = {max_ratio:.3g}x the bound, {ulp[index]:.3g} ULP)",
-        worst,
+        worst, **counts,
     )

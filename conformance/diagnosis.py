@@ -9,14 +9,15 @@ bound, exactly as the spec's output would have to.
 
 A minimal counterexample is often ambiguous (on a two-tap kernel, a flipped kernel and swapped
 padding can give the same numbers), so ``diagnose_all`` keeps only the candidates that explain
-every failing example the search met.
+every failing example the search met, and when several still do, ``disambiguate`` looks for cases
+on which they predict different outputs and keeps those that explain the backend's output there.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -45,22 +46,28 @@ OPERAND_PRECISIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = 
 }
 
 
-def explains(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarray], candidate: str) -> bool:
-    """Whether ``outputs`` lie within bounds of the reference under ``candidate``.
+def _candidate_call(case: Case, candidate: str) -> tuple[Case, tuple[str, ...]] | None:
+    """The call a backend following ``candidate`` computes: the case (its operands rounded, for an
+    operand precision) and the reference's variants; None where the candidate cannot apply.
 
     A candidate is a variant name, variants joined by ``+``, or an operand precision name.
     """
-    if candidate in OPERAND_PRECISIONS:
-        rounding, bits = OPERAND_PRECISIONS[candidate]
-        if case.dtype.kind != "f" or bits >= np.finfo(case.dtype).nmant + 1:
-            return False
-        # np.asarray: arithmetic on a 0-d array gives a NumPy scalar, which a Case cannot hold
-        case = replace(case, inputs={k: None if v is None else np.asarray(rounding(v)) for k, v in case.inputs.items()})
-        variants: tuple[str, ...] = ()
-    else:
-        variants = tuple(candidate.split("+"))
+    if candidate not in OPERAND_PRECISIONS:
+        return case, tuple(candidate.split("+"))
+    rounding, bits = OPERAND_PRECISIONS[candidate]
+    if case.dtype.kind != "f" or bits >= np.finfo(case.dtype).nmant + 1:
+        return None
+    # np.asarray: arithmetic on a 0-d array gives a NumPy scalar, which a Case cannot hold
+    return replace(case, inputs={k: None if v is None else np.asarray(rounding(v)) for k, v in case.inputs.items()}), ()
+
+
+def explains(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarray], candidate: str) -> bool:
+    """Whether ``outputs`` lie within bounds of the reference under ``candidate``."""
+    call = _candidate_call(case, candidate)
+    if call is None:
+        return False
     try:
-        return declaration.verdict(case, outputs, variants).ok
+        return declaration.verdict(call[0], outputs, call[1]).ok
     except ValueError:  # the variant cannot apply to this case (a geometry it makes invalid)
         return False
 
@@ -83,3 +90,40 @@ def diagnose_all(declaration: OpDeclaration, examples: Sequence[Example]) -> lis
     for other_case, other_outputs in others:
         found = [name for name in found if explains(declaration, other_case, other_outputs, name)]
     return found
+
+
+def prediction(declaration: OpDeclaration, case: Case, candidate: str) -> list[np.ndarray] | None:
+    """What a backend following ``candidate`` returns for ``case`` (rounded to the output dtypes), or
+    None where the candidate does not apply."""
+    call = _candidate_call(case, candidate)
+    if call is None:
+        return None
+    try:
+        expected = declaration.expected(*call)
+    except ValueError:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        return [np.asarray(o).astype(d) for o, d in zip(expected, case.output_dtypes)]
+
+
+def disambiguate(declaration: OpDeclaration, candidates: Sequence[str], cases: Iterable[Case],
+                 run: Callable[[Case], Sequence[np.ndarray] | None], runs: int = 20) -> list[str]:
+    """Narrow ``candidates`` on ``cases`` that tell them apart: where one candidate's prediction is
+    outside another's bounds, the backend is run (``run`` returns its outputs, or None if it
+    cannot) and only the candidates that explain its output stay; at most ``runs`` backend runs.
+    A case that no candidate explains (another bug at work there) leaves them as they were."""
+    remaining = list(candidates)
+    for case in cases:
+        if len(remaining) <= 1 or runs <= 0:
+            break
+        predicted = {name: prediction(declaration, case, name) for name in remaining}
+        if not any(outputs is not None and not explains(declaration, case, outputs, other)
+                   for name, outputs in predicted.items() for other in remaining if other != name):
+            continue
+        outputs = run(case)
+        runs -= 1
+        if outputs is None:
+            continue
+        kept = [name for name in remaining if explains(declaration, case, outputs, name)]
+        remaining = kept or remaining
+    return remaining

@@ -42,9 +42,11 @@ def counterexample_text(op_type: str, example: Counterexample, indent: str = "  
 def result_text(result: CertifyResult) -> str:
     """A multi-line account of one (operator, backend) certification."""
     head = (f"{result.op} on {result.backend} {result.backend_version}: {result.status}"
-            f" ({result.examples} examples, {result.unsupported} unsupported,"
+            f" ({result.examples} examples, {result.judged} judged, {result.unsupported} unsupported,"
             f" max error {ratio_text(result.max_error_ratio)}x bound, {ratio_text(result.max_ulp)} ULP)")
     lines = [head]
+    if result.unjudged_elements:
+        lines.append(f"  undetermined: {result.unjudged_elements} output elements no bound decides were not judged")
     own_facts = backend_facts(result.facts) if result.facts else {}
     if own_facts:
         lines.append(f"  execution facts: {facts_text(own_facts)}")

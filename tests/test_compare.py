@@ -114,3 +114,21 @@ def test_the_bound_admits_every_correctly_rounded_result():
         (expected,) = declaration.expected(case)
         verdict = compare([expected.astype(np.float32)], [expected], declaration.bounds(case), [F32])
         assert verdict.ok and verdict.max_error_ratio <= 1
+
+
+def test_an_element_without_a_finite_bound_is_not_judged_but_counted():
+    """An undetermined element passes whatever it holds (NaN, inf, anything) and is counted apart."""
+    bound = np.array([1e-6, np.inf, np.inf])
+    verdict = judge([1.0, np.nan, -np.inf], [1.0, 0.0, 0.0], bound)
+    assert verdict.ok and verdict.elements == 3 and verdict.judged_elements == 1 and verdict.judged
+    nothing = judge([5.0, 7.0], [1.0, 2.0], np.inf)
+    assert nothing.ok and nothing.judged_elements == 0 and not nothing.judged
+    empty = judge(np.zeros((2, 0)), np.zeros((2, 0)), np.inf)
+    assert empty.ok and empty.elements == 0 and empty.judged  # the shape is the whole answer
+    wrong = judge([1.5, np.nan], [1.0, 0.0], np.array([1e-6, np.inf]))
+    assert not wrong.ok and wrong.problem == "bound" and wrong.judged  # the finite one still decides
+
+
+def test_integer_outputs_are_judged_exactly_element_by_element():
+    verdict = compare([np.array([1, 2], dtype=np.int64)], [np.array([1, 2])], [0.0], [np.dtype(np.int64)], ["Y"])
+    assert verdict.ok and verdict.elements == verdict.judged_elements == 2

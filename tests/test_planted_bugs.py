@@ -90,3 +90,27 @@ def test_float16_operands_are_caught_on_most_single_float32_examples():
     caught = statuses.count("disagree") / len(statuses)
     # Cases with small-integer values are exact in float16 and cannot show the bug; they are few.
     assert caught > 0.8, f"only {caught:.0%} of float32 cases caught float16 operands"
+
+
+@pytest.mark.parametrize("planted_backend, expected", [(planted.PadsBeginEndSwapped, "pads_begin_end_swapped"),
+                                                       (planted.FlippedKernel, "flipped_kernel")])
+def test_two_candidates_that_explain_a_minimal_case_are_told_apart(planted_backend, expected):
+    """One pixel and a two-tap kernel padded at the end: a flipped kernel and swapped pads both give
+    w[1] * x. Both candidates explain it, and cases that tell them apart name the right one."""
+    from conformance.case import Case
+    from conformance.diagnosis import diagnose, disambiguate
+
+    declaration, backend = get_declaration("Conv"), planted_backend()
+    ambiguous = Case("Conv", {"X": np.array([[[2.0]]], np.float32), "W": np.array([[[1.0, 3.0]]], np.float32)},
+                     {"pads": [0, 1]})
+    candidates = diagnose(declaration, ambiguous, backend.run(ambiguous.model, ambiguous.feeds))
+    assert set(candidates) == {"flipped_kernel", "pads_begin_end_swapped"}
+    drawn = []
+
+    @settings(profile_settings("ci", examples=200), suppress_health_check=list(HealthCheck))
+    @given(declaration.cases())
+    def collect(case):
+        drawn.append(case)
+
+    collect()
+    assert disambiguate(declaration, candidates, drawn, lambda case: backend.run(case.model, case.feeds)) == [expected]

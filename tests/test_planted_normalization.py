@@ -119,3 +119,49 @@ def test_certify_json_names_a_planted_batch_norm_convention(capsys, tmp_path):
     (result,) = json.loads(capsys.readouterr().out)["results"]
     assert status == EXIT_FAILED
     assert result["status"] == "disagree" and result["diagnosis"] == ["momentum_complement"]
+
+
+@pytest.mark.parametrize("shortcut", [planted.Float16Zeros, planted.Float16Unchanged], ids=lambda b: b.name)
+@pytest.mark.parametrize("op", ("MeanVarianceNormalization", "InstanceNormalization", "GroupNormalization",
+                                "BatchNormalization"))
+def test_a_float16_normalization_that_returns_zeros_or_its_input_is_caught_on_every_case(shortcut, op):
+    """float16 bounds are finite where the output is determined, and the strategies keep it so: every
+    float16 case is judged, and a backend that returns zeros (or X) fails each one of them.
+
+    (When the flush-to-zero floor outgrew small variances, most float16 cases of these operators had
+    an infinite bound, and such a backend agreed on them.)"""
+    declaration = get_declaration(op)
+    backend, statuses, right = shortcut(), [], 0
+
+    @settings(profile_settings("ci", examples=60), suppress_health_check=list(HealthCheck))
+    @given(declaration.cases(pins={"dtype": "float16"}))
+    def check(case):
+        nonlocal right
+        expected = declaration.expected(case)[0].astype(np.float16)
+        if np.array_equal(backend.shortcut(next(iter(case.inputs.values()))), expected):
+            right += 1  # the shortcut is the answer (one element per instance: the output is B)
+            return
+        outcome = run_example(declaration, backend, case)
+        statuses.append((case.describe(), outcome.status, outcome.verdict.judged_elements if outcome.verdict else None))
+
+    check()
+    assert len(statuses) >= 50, f"only {len(statuses)} of 60 cases where the shortcut is wrong"
+    missed = [s for s in statuses if s[1] != "disagree"]
+    assert not missed, f"{backend.name} agreed on {len(missed)} of {len(statuses)} float16 {op} cases: {missed[:3]}"
+
+
+@pytest.mark.parametrize("op", ("MeanVarianceNormalization", "InstanceNormalization", "GroupNormalization",
+                                "BatchNormalization"))
+def test_a_correct_float16_normalization_is_judged_on_every_element(op):
+    declaration = get_declaration(op)
+    unjudged = []
+
+    @settings(profile_settings("ci", examples=60), suppress_health_check=list(HealthCheck))
+    @given(declaration.cases(pins={"dtype": "float16"}))
+    def check(case):
+        outcome = run_example(declaration, planted.InPrecision(), case)
+        assert outcome.status == "agree", outcome.message
+        unjudged.append(outcome.verdict.elements - outcome.verdict.judged_elements)
+
+    check()
+    assert sum(unjudged) == 0, f"{sum(unjudged)} undetermined elements over 60 float16 {op} cases"

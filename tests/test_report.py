@@ -29,8 +29,8 @@ from conformance.report.schema import parity_schema, validate_report
 from tests import planted
 
 ROOT = Path(__file__).resolve().parents[1]
-ROW_FIELDS = {"op", "backend", "backend_version", "status", "examples", "unsupported", "max_error_ratio", "max_ulp",
-              "diagnosis", "counterexample", "replay"}
+ROW_FIELDS = {"op", "backend", "backend_version", "status", "examples", "judged", "unjudged_elements", "unsupported",
+              "max_error_ratio", "max_ulp", "diagnosis", "counterexample", "replay"}
 ENVIRONMENT_FIELDS = {"python", "numpy", "onnx", "onnxruntime", "tensorflow", "cpu", "execution", "opset", "seed",
                       "profile"}
 
@@ -83,6 +83,7 @@ def test_a_report_validates_and_has_every_promised_field(report):
     }
     for row in report["results"]:
         assert ROW_FIELDS <= set(row)
+        assert 0 <= row["judged"] <= row["examples"] and row["unjudged_elements"] == 0
     flipped = next(r for r in report["results"] if r["backend"] == "planted-flipped-kernel" and r["op"] == "Conv")
     assert flipped["diagnosis"] == ["flipped_kernel"] and flipped["max_error_ratio"] > 1
     assert flipped["replay"].startswith("conformance replay ") and flipped["counterexample"]["saved_to"]
@@ -118,10 +119,13 @@ def test_a_version_2_report_is_read_upgraded_with_its_facts_unknown(report, tmp_
     old["schema_version"] = 2
     old["environment"]["cpu"] = "Intel(R) Xeon(R) Processor"
     del old["environment"]["execution"]
+    for row in old["results"]:
+        del row["judged"], row["unjudged_elements"]
     path = tmp_path / "v2.json"
     path.write_text(json.dumps(old))
     loaded = load_report(path)
     assert loaded["schema_version"] == 3 and loaded["environment"]["execution"] == {}
+    assert all(row["judged"] is None and row["unjudged_elements"] is None for row in loaded["results"])
     assert loaded["environment"]["cpu"] == {"vendor": None, "model": "Intel(R) Xeon(R) Processor",
                                             "microarchitecture": None, "flags": None}
     assert cell_facts(loaded, loaded["results"][0]) is None

@@ -630,7 +630,11 @@ def gelu_error(x, y, case, variants, u, tiny):
     products or pow (16 ulp), the constant and the product: (e_pow + 2u)|a|; x + a and c's rounding
     and product, in either order (x (1 + 0.044715 x^2) too): 4u|t|. So t is within
     (e_pow + 2u)|c a| + 4u|t|, moved by tanh' = 1 - tanh^2; tanh e_tanh|tanh t|; the sum
-    u|1 + tanh t|; the product u|y|. Evaluated as x sigmoid(2t) the terms are no larger.
+    u|1 + tanh t|; the product u|y|. Evaluated as x sigmoid(2t) = x / (1 + exp(-2t)) (a stable
+    rewriting): exp's error e_exp exp(-2t) moves the denominator by e_exp (1 - s) relative, s =
+    sigmoid(2t); the sum and the division u + e_div; t's error 2 (1 - s) relative. Near x = 0 that
+    is some e_exp / 2 relative where the tanh form's error vanishes with tanh t, so the bound is the
+    larger of the two.
     """
     if act.gelu_uses_tanh(case.attributes.get("approximate"), variants):
         c = math.sqrt(2 / math.pi)
@@ -639,7 +643,11 @@ def gelu_error(x, y, case, variants, u, tiny):
         th = np.tanh(t)
         error_t = (library("pow", u) + rounds(2, u)) * np.abs(c * a) + rounds(4, u) * np.abs(t)
         inner = library("tanh", u) * np.abs(th) + (1 - th**2) * error_t + rounds(1, u) * np.abs(1 + th)
-        return 0.5 * np.abs(x) * inner + rounds(1, u) * np.abs(y) + 3 * tiny
+        tanh_form = 0.5 * np.abs(x) * inner + rounds(1, u) * np.abs(y)
+        s = 0.5 * (1 + th)
+        sigmoid_form = np.abs(y) * (library("exp", u) * (1 - s) + rounds(1, u) + library("div", u)
+                                    + 2 * (1 - s) * error_t)
+        return np.maximum(tanh_form, sigmoid_form) + 3 * tiny
     z = x / math.sqrt(2)
     e = special.erf(z)
     one_plus = special.erfc(-z)

@@ -341,7 +341,7 @@ def dropout_judge(case: Case, outputs: Sequence[np.ndarray], variants: Iterable[
                            f"output keeps {int(sample.sum())} of {sample.size} elements ({where}); with ratio {ratio:g}"
                            f" about {keep * sample.size:.0f} are expected (two-sided binomial p = {p_value:.3g} <"
                            f" {ALPHA / len(samples):.3g})")
-    return Verdict(True, float(ratios.max()) if ratios.size else 0.0, 0.0)
+    return Verdict(True, float(ratios.max()) if ratios.size else 0.0, 0.0, elements=y.size, judged_elements=y.size)
 
 
 # -- declarations ---------------------------------------------------------------------------------

@@ -39,9 +39,12 @@ strategies draw such means on purpose.
 
 - ``t = s2 + eps`` is formed with an error ``E_t = E_v + gamma(2, u_n) * (t + E_v)`` (the addition,
   and eps itself rounded to the working precision);
-- ``r^ = r * (1 + rho)`` with ``rho = (1 - E_t / t)^(-1/2) * (1 + gamma(4, u_n)) - 1``: the
+- ``r^ = r * (1 + rho)`` with ``rho = (t / t_low)^(1/2) * (1 + gamma(4, u_n)) - 1``: the
   perturbation of t, a square root and a division, or a reciprocal square root refined by one
-  Newton step (two units more). When E_t reaches t, r^ is unbounded and so is the bound;
+  Newton step (two units more). ``t_low`` is the least t^ can be: ``t - E_t``, but never below
+  ``eps * (1 - gamma(2, u_n))``, since a computed variance (a mean of squares) is never negative.
+  Only when eps is itself below tiny (flushed to zero) and E_t reaches t can r^ be unbounded: the
+  output is then undetermined, and its elements are not judged;
 - the centering ``x_j - mu^`` is off by ``D_j = e_mu + gamma(3, u_n) * (|x_j| + |mu|)``: a direct
   subtraction loses ``u_n * |x_j - mu|``, and a backend that folds the normalization into
   ``x * a + (b - mu * a)`` (onnxruntime does) rounds ``x * a`` and ``mu * a`` separately, which is
@@ -77,7 +80,9 @@ nonnegative terms and a division (``gamma(n + 2, u_s)``), then as above with ``D
 (plus the cast).
 
 Flush-to-zero arithmetic can lose up to ``tiny`` per operation near zero; each bound adds
-``tiny`` of its precision for every operation that can underflow (2n for a sum of n products).
+``tiny`` of its precision for every operation that can underflow, where the underflow happens: a
+sum of n terms loses less than ``n * tiny``, so its mean less than ``tiny`` (the mean's floor is
+``2 * tiny`` with the division, the variance's ``3 * tiny`` with the squares).
 """
 
 from __future__ import annotations
@@ -149,9 +154,11 @@ def computed_statistics(X: np.ndarray, axes: Sequence[int], p: Precisions, ddof:
     absolute_mean = np.abs(X).mean(axis=axes, keepdims=True)
     u, tiny = p.statistics, p.tiny_statistics
     extra = 2 if p.cast else 0
-    mean_error = gamma(n + extra, u) * absolute_mean + n * tiny
+    # Flushed to zero: inputs or partial sums below tiny lose less than tiny each, n of them in a sum
+    # of n terms, so less than tiny in the mean; the division by n one more (see the docstring).
+    mean_error = gamma(n + extra, u) * absolute_mean + 2 * tiny
     sigma = np.sqrt(variance)
-    variance_error = gamma(n + 3 + extra, u) * variance + mean_error * (2 * sigma + mean_error) + 2 * (n + 3) * tiny
+    variance_error = gamma(n + 3 + extra, u) * variance + mean_error * (2 * sigma + mean_error) + 3 * tiny
     if p.cast:
         rms = np.sqrt(np.square(X).mean(axis=axes, keepdims=True))
         variance_error = variance_error + u * rms * (2 * sigma + u * rms)
@@ -172,19 +179,29 @@ def inverse_std_error(stats: Statistics, epsilon: float, p: Precisions,
     """``r = 1 / sqrt(var + eps)`` (or ``1 / (sqrt(var) + eps)``) and the bound rho on r^'s relative error."""
     u, tiny = p.normalize, p.tiny_normalize
     variance, E_v = stats.variance, stats.variance_error
+    # The computed variance is a mean of squares, never negative, so the computed t is at least
+    # epsilon as the backend holds it, unless epsilon is below tiny and flushed to zero.
+    epsilon_floor = epsilon * (1 - gamma(2, u)) if epsilon >= tiny else 0.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if not eps_outside_sqrt:
             t = variance + epsilon
             E_t = E_v + gamma(2, u) * (t + E_v) + tiny
-            rho = np.where(E_t < t, (1 - E_t / t) ** -0.5 * (1 + gamma(4, u)) - 1, np.inf)
-            return 1 / np.sqrt(t), rho
+            return 1 / np.sqrt(t), _inverse_error(t, E_t, epsilon_floor, 0.5, gamma(4, u))
         sigma = np.sqrt(variance)
         low, high = np.sqrt(np.maximum(variance - E_v, 0)), np.sqrt(variance + E_v)
         E_sigma = np.maximum(sigma - low, high - sigma) + u * high + tiny
         t = sigma + epsilon
         E_t = E_sigma + gamma(2, u) * (t + E_sigma) + tiny
-        rho = np.where(E_t < t, (1 - E_t / t) ** -1 * (1 + gamma(2, u)) - 1, np.inf)
-        return 1 / t, rho
+        return 1 / t, _inverse_error(t, E_t, epsilon_floor, 1.0, gamma(2, u))
+
+
+def _inverse_error(t: np.ndarray, E_t: np.ndarray, floor: float, power: float, rounding: float) -> np.ndarray:
+    """Bound rho on the relative error of ``t^-power`` computed from ``t^`` in
+    ``[max(t - E_t, floor), t + E_t]`` with ``rounding`` of its own; infinite where t^ may reach 0
+    (the output is then undetermined, and its elements are not judged)."""
+    low = np.maximum(t - E_t, floor)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(low > 0, (t / np.where(low > 0, low, 1.0)) ** power * (1 + rounding) - 1, np.inf)
 
 
 def standardized_error(X: np.ndarray, stats: Statistics, r: np.ndarray, rho: np.ndarray,

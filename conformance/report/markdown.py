@@ -25,7 +25,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     cells = {(r["op"], r["backend"], r["backend_version"]): r for r in rows}
     backends = columns(report)
     lines = ["# Operator parity", "", *environment_lines(report), "",
-             "Each cell: status, examples that ran, and the largest error as a multiple of its bound"
+             "Each cell: status, examples judged, and the largest error as a multiple of its bound"
              " (at most 1 agrees).", "",
              "| operator | " + " | ".join(f"{b} {v}" for b, v in backends) + " |",
              "|---|" + "---|" * len(backends)]
@@ -81,7 +81,7 @@ def cell_text(row: Mapping[str, Any]) -> str:
     """``✅ agree (25, 0.325×)``, with the diagnosis and any unexpected pass."""
     text = STATUS_MARKS.get(row["status"], row["status"])
     if row["examples"] or row["max_error_ratio"] is not None:
-        text += f" ({row['examples']}, {ratio_text(row['max_error_ratio'])}×)"
+        text += f" ({judged_count(row)}, {ratio_text(row['max_error_ratio'])}×)"
     diagnosis = row.get("diagnosis") or []
     if diagnosis:
         text += ": " + ", ".join(f"`{d}`" for d in diagnosis)
@@ -103,6 +103,11 @@ def detail_lines(r: Mapping[str, Any]) -> list[str]:
         state = "reproduced" if probe["reproduced"] else "**no longer reproduces**"
         lines.append(f"  Known divergence [{probe['id']}]({probe['link']}): {state}; {escape(probe['reason'])}")
     return lines
+
+
+def judged_count(row: Mapping[str, Any]) -> int:
+    """The examples judged in a row (the examples run, for a report from before they were counted)."""
+    return row["examples"] if row.get("judged") is None else row["judged"]
 
 
 def escape(text: str) -> str:

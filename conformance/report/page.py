@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from conformance.environment import facts_text
 from conformance.errors import ConformanceError
 from conformance.report.build import STATUSES, columns, operators, status_counts
-from conformance.report.markdown import environment_lines
+from conformance.report.markdown import environment_lines, judged_count
 from conformance.report.plots import PALETTE, error_distribution_png
 from conformance.summary import ratio_text
 
@@ -80,7 +80,7 @@ def _cell_view(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "status": row["status"],
         "label": STATUS_LABELS.get(row["status"], row["status"]),
-        "examples": row["examples"],
+        "judged": judged_count(row),
         "ratio": ratio_text(row["max_error_ratio"]),
         "diagnosis": row.get("diagnosis") or [],
         "unexpected_passes": row.get("unexpected_passes") or [],
@@ -105,6 +105,8 @@ def _detail_view(op: str, anchor: str, statuses: list[str], op_cells: list, cols
             "status_label": STATUS_LABELS.get(c["status"], c["status"]),
             "open": c["status"] in ("disagree", "error", "timeout") or bool(c.get("unexpected_passes")),
             "examples": c["examples"],
+            "judged": judged_count(c),
+            "unjudged_elements": c.get("unjudged_elements") or 0,
             "unsupported": c["unsupported"],
             "in_known_divergence": c["in_known_divergence"],
             "ratio": ratio_text(c["max_error_ratio"]),

@@ -35,7 +35,8 @@ def upgraded(report: Any) -> Any:
     relies on (anything else is returned unchanged, for ``validate_report`` to refuse).
 
     Version 2 gave the CPU as a model name and no execution facts: the CPU becomes
-    ``{"model": name}`` with the rest null, and the facts are unknown (``execution`` empty).
+    ``{"model": name}`` with the rest null, and the facts are unknown (``execution`` empty). It
+    did not count judged examples: ``judged`` and ``unjudged_elements`` are null.
     """
     if not isinstance(report, dict) or report.get("schema_version") not in UPGRADABLE:
         return report
@@ -48,6 +49,9 @@ def upgraded(report: Any) -> Any:
 
     report = {**report, "schema_version": parity_schema()["properties"]["schema_version"]["const"],
               "environment": environment(report.get("environment"))}
+    if isinstance(report.get("results"), list):
+        report["results"] = [{"judged": None, "unjudged_elements": None, **row} if isinstance(row, dict) else row
+                             for row in report["results"]]
     if isinstance(report.get("runs"), list):
         report["runs"] = [{**run, "environment": environment(run.get("environment"))} if isinstance(run, dict) else run
                           for run in report["runs"]]
