@@ -3,12 +3,17 @@
 ``certify`` is the engine behind ``pytest``, ``conformance certify`` and ``conformance report``:
 
 1. Hypothesis draws cases from the operator's declaration; each runs on the backend and is
-   compared with the float64 reference under the operator's error bound. Cases inside a known
-   divergence's condition are left to step 2. A disagreement or an error stops the search, and
-   Hypothesis shrinks it to a minimal counterexample, which is diagnosed and saved to disk.
+   compared with the float64 reference under the operator's error bound. A case inside a known
+   divergence's region whose outcome looks like the divergence (its entry says how: a diagnosis,
+   a widened bound, a message) is excused; any other outcome there is judged like any other case.
+   Only judged cases count towards the profile's examples: excused, unsupported and undetermined
+   ones are rejected, so Hypothesis draws others in their place. A disagreement or an error stops
+   the search, and Hypothesis shrinks it to a minimal counterexample, which is diagnosed and saved.
 2. Each known divergence that applies is probed: a search aimed at its condition (its exact
    values pin the matching labelled draws) must reproduce it there. One that no longer
    reproduces is an unexpected pass.
+3. A cell that would agree on fewer judged examples than ``JUDGED_FLOOR`` of the profile's is
+   ``inconclusive``, and fails unless a manifest entry of status ``inconclusive`` accepts it.
 
 A known divergence applies when it names the backend, its version and the operator, and the
 backend's execution facts (``conformance.environment``) satisfy its ``environment``: one that
@@ -19,32 +24,35 @@ result, so that a report says under which facts each verdict was reached.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import shlex
 import time
 import traceback
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, reporting, settings
+from hypothesis import HealthCheck, Phase, assume, given, reporting, settings
 from hypothesis import errors as hypothesis_errors
 from hypothesis import seed as hypothesis_seed
 
 from conformance.backends import Backend, spec_of
 from conformance.case import Case, save_case
 from conformance.compare import Verdict
-from conformance.diagnosis import diagnose_all, disambiguate
+from conformance.diagnosis import diagnose_all, disambiguate, explains
 from conformance.divergences import KnownDivergence
 from conformance.environment import execution_facts
 from conformance.errors import Unsupported
 from conformance.ops.declaration import OpDeclaration, corner_reached
 from conformance.profiles import without_local_constants
 
-STATUSES = ("agree", "disagree", "unsupported", "error", "known_divergence")
-FAILING = ("disagree", "error")
+STATUSES = ("agree", "disagree", "unsupported", "error", "known_divergence", "inconclusive")
+FAILING = ("disagree", "error", "inconclusive")
+# A cell agrees only on evidence: at least this share of the profile's examples judged.
+JUDGED_FLOOR = 0.8
 # A divergence's condition may hold for few drawn cases, so its probe draws more of them; only the
 # cases inside the condition run on the backend (up to a limit), and it stops at the first reproduction.
 PROBE_DRAWS_FACTOR, PROBE_DRAWS_MINIMUM = 20, 2000
@@ -108,11 +116,14 @@ class CertifyResult:
     backend: str
     backend_version: str
     status: str = "agree"
-    examples: int = 0  # supported and outside every divergence region: run and compared
+    draws: int = 0  # cases drawn by the main search
+    examples: int = 0  # supported and not excused by a known divergence: run and compared
     judged: int = 0  # of which at least one element was held to a finite bound (see compare)
     unjudged_elements: int = 0  # output elements no bound decides, over the examples run
     unsupported: int = 0
-    in_known_divergence: int = 0
+    in_known_divergence: int = 0  # excused: inside a known divergence's region, and looking like it
+    excused: dict[str, int] = field(default_factory=dict)  # by divergence id
+    accepted: str = ""  # why an inconclusive cell is accepted (a manifest entry), if it is
     max_error_ratio: float | None = None
     max_ulp: float | None = None
     diagnosis: list[str] = field(default_factory=list)
@@ -131,8 +142,10 @@ class CertifyResult:
 
     @property
     def passed(self) -> bool:
-        """Agreement, a reproduced known divergence, or nothing the backend could express."""
-        return self.status not in FAILING and not self.unexpected_passes
+        """Agreement, a reproduced known divergence, nothing the backend could express, or an
+        inconclusive cell the manifest accepts."""
+        failing = self.status in FAILING and not (self.status == "inconclusive" and self.accepted)
+        return not failing and not self.unexpected_passes
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -171,29 +184,42 @@ def certify(
     started = time.perf_counter()
     facts = dict(facts) if facts is not None else execution_facts(backend)
     applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type, facts)]
+    regions = [d for d in applicable if d.region]
     result = CertifyResult(declaration.op_type, backend.name, backend.version, facts=facts)
     reasons: Counter[str] = Counter()
+    excused: Counter[str] = Counter()
     corners: Counter[str] = Counter()
     earlier: list[tuple[Case, Outcome]] = []
 
     def check(case: Case) -> None:
+        # A case that is not judged is rejected (assume), so that Hypothesis draws another: the
+        # profile's examples count judged ones, whatever share of the draws the known divergences,
+        # the backend's unsupported cases and undetermined outputs take.
         if on_example is not None:
             on_example()
+        result.draws += 1
         features = declaration.features(case)
-        if any(d.matches(features) for d in applicable):
-            result.in_known_divergence += 1
-            return
+        inside = [d for d in regions if d.matches(features)]
         outcome = run_example(declaration, backend, case)
         if outcome.status == "unsupported":
             result.unsupported += 1
             reasons[outcome.message] += 1
-            return
+            reject()
+        if inside and outcome.status != "agree":
+            excusing = excused_by(inside, declaration, case, outcome)
+            if excusing:
+                result.in_known_divergence += 1
+                excused.update(d.id for d in excusing)
+                reject()
+            # inside a region, but not what its entry describes: another bug, judged as such
+            outcome = replace(outcome, message=f"{outcome.message} [inside {', '.join(d.id for d in inside)}, but"
+                                               f" not like it: {'; '.join(d.looks_text() for d in inside)}]")
         result.examples += 1
         verdict = outcome.verdict
         if verdict is not None:
             result.unjudged_elements += verdict.elements - verdict.judged_elements
         if outcome.status == "agree" and not verdict.judged:
-            return  # nothing decided: no evidence of agreement, no corner reached
+            reject()  # nothing decided: no evidence of agreement, no corner reached
         result.judged += 1
         corners.update(c for c in declaration.corners if corner_reached(c, features))
         if outcome.verdict is not None and np.isfinite(outcome.verdict.max_error_ratio):
@@ -207,6 +233,7 @@ def certify(
 
     failure = _search(declaration.cases(), check, settings_, seed, label=declaration.op_type)
     result.unsupported_reasons = dict(reasons.most_common())
+    result.excused = {d.id: excused[d.id] for d in regions}
     result.corners = {c: corners[c] for c in declaration.corners}
     if isinstance(failure, _Failure):
         result.status = failure.outcome.status
@@ -218,16 +245,64 @@ def certify(
     elif result.examples == 0 and result.unsupported:
         result.status = "unsupported"
         result.message = f"every drawn case was unsupported: {next(iter(reasons))}"
-    for divergence in applicable if probe else ():
+    for divergence in regions if probe else ():
         result.divergences.append(
             probe_divergence(declaration, backend, divergence, settings_, seed=seed,
                              failures_dir=failures_dir, replay_hint=replay_hint)
         )
     if result.status == "agree" and any(d.reproduced for d in result.divergences):
         result.status = "known_divergence"
-        result.message = "; ".join(d.describe() for d in applicable)
+        result.message = "; ".join(d.describe() for d in regions)
+    floor = judged_floor(settings_)
+    if result.status in ("agree", "known_divergence") and result.judged < floor:
+        result.message = (f"only {result.judged} examples judged, fewer than {floor} ({JUDGED_FLOOR:.0%} of"
+                          f" {settings_.max_examples}), in {result.draws} draws: {_thin_text(result)}")
+        result.status = "inconclusive"
+        accepted = next((d for d in applicable if not d.region), None)
+        if accepted is not None:
+            result.accepted = f"{accepted.id}: {accepted.reason} ({accepted.link})"
     result.seconds = time.perf_counter() - started
     return result
+
+
+def judged_floor(settings_: settings) -> int:
+    """The judged examples a cell needs to agree: ``JUDGED_FLOOR`` of the profile's examples."""
+    return math.ceil(JUDGED_FLOOR * settings_.max_examples)
+
+
+def _thin_text(result: CertifyResult) -> str:
+    """Where the other draws went."""
+    return (f"{result.in_known_divergence} excused by known divergences, {result.unsupported} unsupported,"
+            f" {result.examples - result.judged} undetermined")
+
+
+def excused_by(inside: Sequence[KnownDivergence], declaration: OpDeclaration, case: Case,
+               outcome: Outcome) -> list[KnownDivergence]:
+    """The known divergences, of those whose regions hold ``case``, that its outcome shows: one
+    that looks like it alone, else (where two regions overlap, as a Softmax-11 case with an
+    underflow) the disagree entries whose diagnoses, combined, explain it; empty if none."""
+    for divergence in inside:
+        if looks_like(divergence, declaration, case, outcome):
+            return [divergence]
+    diagnosed = [d for d in inside if d.diagnosis and d.status == outcome.status == "disagree"]
+    if len(diagnosed) > 1:
+        combined = "+".join(dict.fromkeys(n for d in diagnosed for n in d.diagnosis.split("+")))
+        if explains(declaration, case, outcome.outputs, combined):
+            return diagnosed
+    return []
+
+
+def looks_like(divergence: KnownDivergence, declaration: OpDeclaration, case: Case, outcome: Outcome) -> bool:
+    """Whether an example's outcome is ``divergence`` showing itself: its status, message and error
+    bounds (``KnownDivergence.reproduced_by``), and its diagnosis, if it names one."""
+    if not divergence.reproduced_by(outcome.status, outcome.message, outcome.verdict):
+        return False
+    return not divergence.diagnosis or explains(declaration, case, outcome.outputs, divergence.diagnosis)
+
+
+def reject() -> None:
+    """Reject the case at hand: Hypothesis draws another, and does not count this one."""
+    assume(False)
 
 
 def probe_divergence(
@@ -252,7 +327,7 @@ def probe_divergence(
             return
         outcome = run_example(declaration, backend, case)
         examples += outcome.status != "unsupported"
-        if divergence.reproduced_by(outcome.status, outcome.message):
+        if looks_like(divergence, declaration, case, outcome):
             first.append(_Failure(case, outcome))
             raise first[-1]
 

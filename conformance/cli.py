@@ -19,6 +19,7 @@ DEFAULT_FAILURES = Path(".conformance") / "failures"
 DEFAULT_BASELINE = Path("reports") / "baseline.json"
 DEFAULT_CELL_TIMEOUT = 600.0
 DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
+DEFAULT_COVERAGE_DRAWS = 200  # conformance.coverage's
 DEFAULT_BACKENDS_HELP = ("certify this backend, e.g. tensorflow[onednn=off] (repeatable; default: every available"
                          " backend, TensorFlow on both CPU paths: tensorflow[onednn=on] and tensorflow[onednn=off])")
 PROFILE_HELP = ("Hypothesis profile: ci (25 derandomized examples), dev (100 random), thorough (1000 random)")
@@ -45,8 +46,10 @@ Known divergences may hold on one CPU path only: each backend reports its execut
 
 EXIT_HELP = """\
 exit status: 0 when every backend agrees, matches a known divergence, or cannot express the
-drawn cases (unsupported); 1 on a disagreement, an error, or a known divergence that no longer
-reproduces; 2 on a usage error (unknown operator or backend, malformed file)."""
+drawn cases (unsupported); 1 on a disagreement, an error, a known divergence that no longer
+reproduces, or an inconclusive cell (too few examples judged, unless the manifest accepts it; or
+a default backend that is unavailable: install it, or name the backends with --backend);
+2 on a usage error (unknown operator or backend, malformed file)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,6 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
                       help="ignore every manifest: a listed divergence that appears is a regression too")
     diff.epilog = ("exit status: 0 when nothing regressed; 1 on a regression; 2 on a usage error (a file that is"
                    " not a parity report).")
+
+    divergences = command(
+        "divergences", cmd_divergences, "list the known divergences: what each excuses, and how much",
+        "List the known-divergences manifest (the shipped one and any --known-divergences): each entry's"
+        " backend, operator, region, what the divergence looks like (an excused case must look like it:"
+        " a diagnosis, a widened bound, a message) and where it holds. With --coverage, also each entry's"
+        " share of its operator's drawn cases, and the share all entries of that backend take together:"
+        " measured by drawing cases, without running any backend.",
+    )
+    divergences.add_argument("--op", action="append", default=[], metavar="OP", help="only these operators (repeatable)")
+    divergences.add_argument("--coverage", action="store_true", help="measure each entry's share of the drawn cases")
+    divergences.add_argument("--draws", type=_positive, default=DEFAULT_COVERAGE_DRAWS, metavar="N",
+                             help=f"cases drawn per operator for --coverage (default: {DEFAULT_COVERAGE_DRAWS})")
+    divergences.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
+                             help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
+    divergences.set_defaults(no_known_divergences=False)
+    _json_option(divergences, 'a list of {"id", "backend", "op", "status", "when", "looks_like", "environment",'
+                              ' "reason", "link", "share", "backend_share"}')
 
     bench = command("bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)")
     bench.add_argument("op", metavar="OP", nargs="?", default="Conv", help="operator to benchmark (default: Conv)")
@@ -314,8 +335,8 @@ def cmd_certify(args) -> int:
         for result in results:
             print(result_text(result))
         for spec, reason in unavailable.items():
-            print(f"{spec}: unavailable ({reason})")
-    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+            print(f"{spec}: {UNAVAILABLE_TEXT} ({reason})")
+    return EXIT_OK if all(r.passed for r in results) and not unavailable else EXIT_FAILED
 
 
 def cmd_replay(args) -> int:
@@ -383,7 +404,10 @@ def cmd_report(args) -> int:
         paths.append(args.baseline)
     _print_summary(report)
     print("wrote " + ", ".join(str(p) for p in paths))
-    return EXIT_FAILED if failing_rows(report) and not args.merge else EXIT_OK
+    unavailable = {} if args.merge else report["environment"]["unavailable_backends"]
+    for spec, reason in unavailable.items():
+        print(f"{spec}: {UNAVAILABLE_TEXT} ({reason})")
+    return EXIT_FAILED if (failing_rows(report) or unavailable) and not args.merge else EXIT_OK
 
 
 def cmd_diff(args) -> int:
@@ -395,6 +419,35 @@ def cmd_diff(args) -> int:
                         ratio_factor=args.ratio_factor, ratio_floor=args.ratio_floor)
     print({"text": diff_text, "md": diff_markdown, "json": diff_json}[args.format](diff), end="")
     return EXIT_FAILED if diff.regressed else EXIT_OK
+
+
+def cmd_divergences(args) -> int:
+    from conformance.coverage import coverage
+    from conformance.ops import get_declaration
+
+    ops = {get_declaration(op).op_type for op in args.op}
+    entries = [e for e in _divergences(args) if not ops or e.op in ops]
+    shares = {c.entry.id: c for c in coverage(entries, args.draws)} if args.coverage else {}
+    rows = []
+    for e in entries:
+        measured = shares.get(e.id)
+        rows.append({
+            "id": e.id, "backend": list(e.backend), "op": e.op, "status": e.status, "when": dict(e.when),
+            "looks_like": e.looks_text() if e.region else "", "environment": dict(e.environment),
+            "reason": e.reason, "link": e.link,
+            "share": measured.share if measured else None, "backend_share": measured.backend_share if measured else None,
+        })
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    table = _table("id", "op", "region", "looks like", *(("share", "backend's share") if args.coverage else ()))
+    for r in rows:
+        region = ", ".join(f"{k}={v}" for k, v in r["when"].items()) or ("whole cell" if r["status"] == "inconclusive" else "every case")
+        shares_text = [f"{r['share']:.0%}", f"{r['backend_share']:.0%}"] if r["share"] is not None else ["-", "-"]
+        table.add_row(*map(_plain, (r["id"], r["op"], region, r["looks_like"] or r["status"],
+                                    *(shares_text if args.coverage else ()))))
+    _console().print(table)
+    return EXIT_OK
 
 
 def cmd_bench(args) -> int:
@@ -409,6 +462,9 @@ def cmd_bench(args) -> int:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+UNAVAILABLE_TEXT = "inconclusive: a default backend that is unavailable, so nothing was judged on it"
 
 
 def _load_backends(specs: Sequence[str], explicit: bool = False):
@@ -489,7 +545,8 @@ def _default_specs() -> list[str]:
     return default_specs()
 
 
-STATUS_STYLES = {"agree": "green", "known_divergence": "yellow", "unsupported": "dim", "disagree": "bold red",
+STATUS_STYLES = {"agree": "green", "known_divergence": "yellow", "unsupported": "dim", "inconclusive": "bold yellow",
+                 "disagree": "bold red",
                  "error": "bold magenta", "timeout": "bold dark_orange"}
 
 

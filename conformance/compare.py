@@ -30,6 +30,7 @@ class Verdict:
     worst: dict[str, Any] = field(default_factory=dict)
     elements: int = 0  # output elements compared
     judged_elements: int = 0  # of which held to a finite bound (or compared exactly)
+    max_abs_error: float = 0.0  # the largest |got - expected| over the judged finite elements
 
     @property
     def judged(self) -> bool:
@@ -51,7 +52,7 @@ def compare(
     if len(outputs) != len(expected):
         return Verdict(False, float("inf"), float("inf"), "outputs",
                        f"{len(outputs)} outputs returned; {len(expected)} expected")
-    worst_ratio, worst_ulp, worst = 0.0, 0.0, {}
+    worst_ratio, worst_ulp, worst_abs, worst = 0.0, 0.0, 0.0, {}
     elements = judged = 0
     for name, got, want, bound, dtype in zip(names, outputs, expected, bounds, dtypes):
         got = np.asarray(got)
@@ -66,9 +67,10 @@ def compare(
             return verdict
         if verdict.max_error_ratio >= worst_ratio:
             worst_ratio, worst = verdict.max_error_ratio, verdict.worst
-        worst_ulp = max(worst_ulp, verdict.max_ulp)
+        worst_ulp, worst_abs = max(worst_ulp, verdict.max_ulp), max(worst_abs, verdict.max_abs_error)
         elements, judged = elements + verdict.elements, judged + verdict.judged_elements
-    return Verdict(True, worst_ratio, worst_ulp, worst=worst, elements=elements, judged_elements=judged)
+    return Verdict(True, worst_ratio, worst_ulp, worst=worst, elements=elements, judged_elements=judged,
+                   max_abs_error=worst_abs)
 
 
 def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray, dtype) -> Verdict:
@@ -101,7 +103,8 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
         ratio = np.where(finite, np.where(error == 0, 0.0, error / np.where(bound > 0, bound, 0.0)), 0.0)
         spacing = np.abs(np.spacing(np.abs(rounded).astype(dtype))).astype(np.float64)
         ulp = np.where(finite, error / np.where(spacing > 0, spacing, np.inf), 0.0)
-    counts = {"elements": got.size, "judged_elements": int(decided.sum())}
+    counts = {"elements": got.size, "judged_elements": int(decided.sum()),
+              "max_abs_error": float(np.where(finite, error, 0.0).max(initial=0.0))}
     if got.size == 0:
         return Verdict(True, **counts)
     flat = int(np.argmax(ratio))

@@ -20,9 +20,26 @@ rather than on its version, ``environment`` says so, as conditions on the execut
 Where the facts do not hold, the entry neither excuses a case nor expects one: its cases are
 certified like any other, and its probe is not run (so it cannot be an unexpected pass).
 
-Cases inside a divergence's condition are left out of the backend's certification and probed
-separately: the divergence must still reproduce there. When it no longer does (an upstream fix),
-that is reported as an unexpected pass, so the manifest never hides a fix.
+An entry also says what the divergence looks like, and only an example that looks like it is
+excused; anything else inside the region is judged like any other case, so a second, larger bug
+there is caught. An ``error`` entry gives a ``message`` regular expression; a ``disagree`` entry
+gives at least one of:
+
+    diagnosis = "flipped_kernel"   # the reference under this variant (or operand precision) explains it
+    max_error_ratio = 8.0          # the error stays within 8x the operator's bound
+    max_ulp = 3                    # the error stays within 3 ULP (accuracy entries)
+    max_abs_error = 1e-7           # the error stays within 1e-7 (an absolute accuracy)
+    message = "has shape"          # the verdict's message matches (a wrong shape, say)
+
+All that are given must hold. Examples in the region that agree within the ordinary bound count as
+judged evidence like any other. Each divergence is also probed separately: it must still
+reproduce in its region. When it no longer does (an upstream fix), that is reported as an
+unexpected pass, so the manifest never hides a fix.
+
+An entry of status ``inconclusive`` (no ``when``) accepts, with a reason, that a backend's cell
+for an operator is judged on fewer examples than the floor (``conformance.certify.JUDGED_FLOOR``):
+one that truly cannot express most drawn cases. The cell stays ``inconclusive`` in every report,
+but does not fail the run.
 
 Conditions are data, never code: each key of ``when`` is a feature of the operator's cases
 (``conformance ops --json`` lists them), and each value is a value to equal, a list of values,
@@ -50,9 +67,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-STATUSES = ("disagree", "error")
-KEYS = {"id", "backend", "op", "when", "status", "message", "reason", "link", "versions", "environment"}
+STATUSES = ("disagree", "error", "inconclusive")
+KEYS = {"id", "backend", "op", "when", "status", "message", "reason", "link", "versions", "environment",
+        "diagnosis", "max_error_ratio", "max_ulp", "max_abs_error"}
 REQUIRED = ("backend", "op", "status", "reason", "link")
+# What a disagreement looks like; a disagree entry gives at least one.
+LOOKS = ("diagnosis", "max_error_ratio", "max_ulp", "max_abs_error", "message")
+BOUNDS = ("max_error_ratio", "max_ulp", "max_abs_error")
 
 
 @dataclass(frozen=True)
@@ -67,6 +88,16 @@ class KnownDivergence:
     message: str = ""
     versions: str = ""
     environment: Mapping[str, Any] = field(default_factory=dict)
+    diagnosis: str = ""  # a candidate the diagnosis names: variant, variants joined by +, operand precision
+    max_error_ratio: float | None = None
+    max_ulp: float | None = None
+    max_abs_error: float | None = None
+
+    @property
+    def region(self) -> bool:
+        """Whether the entry excuses cases in a region (``disagree``, ``error``), rather than accepting
+        an inconclusive cell."""
+        return self.status != "inconclusive"
 
     def applies_to(self, backend: str, version: str, op: str, facts: Mapping[str, Any] | None = None) -> bool:
         """Whether the entry covers this backend (by name, under any options), version and operator,
@@ -108,11 +139,35 @@ class KnownDivergence:
         """The condition's exact values and lists, for aiming a search at it (ranges are left out)."""
         return {k: v for k, v in self.when.items() if not isinstance(v, dict)}
 
-    def reproduced_by(self, status: str, message: str) -> bool:
-        """Whether an example's outcome is this divergence showing itself."""
+    def reproduced_by(self, status: str, message: str, verdict: Any = None) -> bool:
+        """Whether an example's outcome looks like this divergence: its status and message, and, for
+        the error bounds, its ``verdict`` (a ``conformance.compare.Verdict``). The ``diagnosis`` is
+        the caller's to check (it needs the operator's declaration)."""
         if status != self.status:
             return False
-        return not self.message or re.search(self.message, message) is not None
+        if self.message and re.search(self.message, message) is None:
+            return False
+        limits = {key: getattr(self, key) for key in BOUNDS if getattr(self, key) is not None}
+        if not limits:
+            return True
+        if verdict is None or verdict.problem != "bound":
+            return False  # NaN, infinity or shape: not the inaccuracy the entry describes
+        return all(getattr(verdict, key) <= limit for key, limit in limits.items())
+
+    def looks_text(self) -> str:
+        """What the entry says the divergence looks like, for messages."""
+        parts = [f"{self.status}"]
+        if self.diagnosis:
+            parts.append(f"explained by {self.diagnosis}")
+        if self.max_error_ratio is not None:
+            parts.append(f"error at most {self.max_error_ratio:g}x the bound")
+        if self.max_ulp is not None:
+            parts.append(f"error at most {self.max_ulp:g} ULP")
+        if self.max_abs_error is not None:
+            parts.append(f"absolute error at most {self.max_abs_error:g}")
+        if self.message:
+            parts.append(f"message matching {self.message!r}")
+        return ", ".join(parts)
 
     def describe(self) -> str:
         return f"{self.id}: {self.reason} ({self.link})"
@@ -191,6 +246,7 @@ def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:
         except InvalidSpecifier:
             raise ConformanceError(f"{where}: versions {raw['versions']!r} is not a version specifier such as '<1.20'") from None
     check_condition(raw.get("environment", {}), where)
+    _check_looks(raw, where)
     backends = raw["backend"] if isinstance(raw["backend"], list) else [raw["backend"]]
     if not all(isinstance(b, str) and b for b in backends):
         raise ConformanceError(f"{where}: backend must be a backend name or a list of names")
@@ -198,5 +254,54 @@ def _entry(path: Path, number: int, raw: Mapping[str, Any]) -> KnownDivergence:
     return KnownDivergence(
         id=identifier, backend=tuple(backends), op=raw["op"], status=raw["status"], reason=raw["reason"],
         link=raw["link"], when=dict(when), message=raw.get("message", ""), versions=raw.get("versions", ""),
-        environment=dict(raw.get("environment", {})),
+        environment=dict(raw.get("environment", {})), diagnosis=raw.get("diagnosis", ""),
+        max_error_ratio=_optional_float(raw.get("max_error_ratio")), max_ulp=_optional_float(raw.get("max_ulp")),
+        max_abs_error=_optional_float(raw.get("max_abs_error")),
     )
+
+
+def _check_looks(raw: Mapping[str, Any], where: str) -> None:
+    """An entry must say what its divergence looks like, in a way its status can show."""
+    given = [k for k in LOOKS if raw.get(k) not in (None, "")]
+    status = raw["status"]
+    if status == "inconclusive":
+        extra = [k for k in (*LOOKS, "when") if k in raw]
+        if extra:
+            raise ConformanceError(f"{where}: an inconclusive entry accepts a whole cell; it takes no {', '.join(extra)}")
+        return
+    if status == "disagree" and not given:
+        raise ConformanceError(
+            f"{where}: a disagree entry must say what the divergence looks like: diagnosis (a variant of"
+            f" the operator), max_error_ratio, max_ulp, max_abs_error or message"
+        )
+    if status == "error" and set(given) - {"message"}:
+        raise ConformanceError(f"{where}: an error entry is described by its message only")
+    for key in BOUNDS:
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+            raise ConformanceError(f"{where}: {key} must be a positive number, not {value!r}")
+    if "max_error_ratio" in raw and raw["max_error_ratio"] <= 1:
+        raise ConformanceError(f"{where}: max_error_ratio must exceed 1 (1 is the bound every agreement meets)")
+    if "diagnosis" in raw:
+        _check_diagnosis(raw["op"], raw["diagnosis"], where)
+
+
+def _check_diagnosis(op: str, diagnosis: Any, where: str) -> None:
+    from conformance.diagnosis import OPERAND_PRECISIONS
+    from conformance.ops import declared
+
+    if not isinstance(diagnosis, str) or not diagnosis:
+        raise ConformanceError(f"{where}: diagnosis must be a variant name, such as 'flipped_kernel'")
+    if not declared(op):
+        return  # another project's operator: its variants are not known here
+    from conformance.ops import get_declaration
+
+    variants = get_declaration(op).variants
+    unknown = [n for n in diagnosis.split("+") if n not in variants] if diagnosis not in OPERAND_PRECISIONS else []
+    if unknown:
+        choices = ", ".join([*variants, *OPERAND_PRECISIONS]) or "none"
+        raise ConformanceError(f"{where}: {op} has no variant {', '.join(map(repr, unknown))}; its candidates: {choices}")
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -15,8 +15,11 @@ covers and asks for fixtures:
 ``.html``) of the certifications the run made, the same report ``conformance report`` writes, so
 a team that runs pytest in CI gets it without a second run.
 
-``backend`` is parametrized over every selected backend (ids such as ``test_conv[tensorflow]``);
-an unavailable backend is skipped with the reason. A test that asks for ``op`` is parametrized
+``backend`` is parametrized over every selected backend (ids such as ``test_conv[tensorflow]``).
+An unavailable backend that was named with ``--backend`` is skipped with the reason; a default one
+(no ``--backend`` given) fails as inconclusive: nothing was judged on a backend the run was meant
+to certify. A cell judged on too few examples fails as inconclusive too, unless the manifest
+accepts it (an entry of status ``inconclusive``): then it is skipped, with the entry's reason. A test that asks for ``op`` is parametrized
 over the module's ``OPERATORS`` too (``test_pooling[MaxPool-tensorflow]``), so one test can
 certify a whole family. ``known_divergence`` is parametrized over the manifest entries for the
 module's operators and the selected backends they name (``KnownDivergenceOn``: the entry and the
@@ -189,6 +192,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         operators = getattr(metafunc.module, "OPERATORS", ())
         params = []
         for entry in _manifest(tuple(metafunc.config.getoption("known_divergences"))):
+            if not entry.region:
+                continue  # an accepted inconclusive cell: nothing to probe
             named = [s for s in specs if entry.op in operators and entry.names(_status(s).name)]
             params += [
                 # raises=AssertionError: only a reproduction is the expected failure; a probe that met no
@@ -233,6 +238,9 @@ def backend(request: pytest.FixtureRequest, _backends: dict):
             raise pytest.UsageError(str(error)) from None
     loaded = _backends[spec]
     if isinstance(loaded, BackendUnavailable):
+        if not request.config.getoption("backend"):
+            pytest.fail(f"inconclusive: default backend {spec} is unavailable ({loaded.reason}); install it, or"
+                        f" name the backends to certify with --backend", pytrace=False)
         pytest.skip(f"backend {spec} is unavailable: {loaded.reason}")
     return loaded
 
@@ -264,7 +272,9 @@ def certify(request: pytest.FixtureRequest, _backends: dict):
         )
         if collector is not None:
             collector.results[(declaration.op_type, spec)] = (spec, result)
-        if result.status in ("disagree", "error"):
+        if result.status == "inconclusive" and result.accepted:
+            pytest.skip(f"inconclusive, accepted: {result.message}; {result.accepted}")
+        if result.status in ("disagree", "error", "inconclusive"):
             pytest.fail(result_text(result), pytrace=False)
         if result.status == "unsupported":
             pytest.skip(f"{backend.name} cannot express any drawn {op_type} case: {result.message}")

@@ -42,9 +42,12 @@ def counterexample_text(op_type: str, example: Counterexample, indent: str = "  
 def result_text(result: CertifyResult) -> str:
     """A multi-line account of one (operator, backend) certification."""
     head = (f"{result.op} on {result.backend} {result.backend_version}: {result.status}"
-            f" ({result.examples} examples, {result.judged} judged, {result.unsupported} unsupported,"
+            f" ({result.judged} judged of {result.draws} drawn, {result.in_known_divergence} excused,"
+            f" {result.unsupported} unsupported,"
             f" max error {ratio_text(result.max_error_ratio)}x bound, {ratio_text(result.max_ulp)} ULP)")
     lines = [head]
+    if result.accepted:
+        lines.append(f"  accepted as inconclusive: {result.accepted}")
     if result.unjudged_elements:
         lines.append(f"  undetermined: {result.unjudged_elements} output elements no bound decides were not judged")
     own_facts = backend_facts(result.facts) if result.facts else {}
@@ -58,7 +61,8 @@ def result_text(result: CertifyResult) -> str:
         lines.append(f"  unsupported x{count}: {reason}")
     for probe in result.divergences:
         state = "reproduced" if probe.reproduced else "UNEXPECTED PASS (no longer reproduces; update the manifest)"
-        lines.append(f"  known divergence {probe.id}: {state}; {probe.reason} <{probe.link}>")
+        share = f", excused {result.excused.get(probe.id, 0)} of {result.draws} draws" if result.draws else ""
+        lines.append(f"  known divergence {probe.id}: {state}{share}; {probe.reason} <{probe.link}>")
         if not probe.reproduced:
             lines.append(f"    {probe.message}")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ orders (im2col + BLAS, taps in reverse order, Winograd F(2,3)), or in float64 ro
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
@@ -249,13 +250,9 @@ class Winograd(_InPrecision):
 # -- a planted regression of a real backend, for the CI baseline test ----------------------------
 
 
-class OnnxRuntimeFlippingConv:
-    """onnxruntime as if an upgrade had switched Conv to true convolution (the kernel flipped).
-
-    It keeps onnxruntime's name, version and execution facts, so a report made with it lines up,
-    cell by cell, with the committed baseline's onnxruntime column, the way a real upgrade's
-    report would.
-    """
+class _OnnxRuntimeImpostor:
+    """onnxruntime with one planted change: its name, version and execution facts, so that its
+    known divergences apply to it and a report lines up with the baseline's onnxruntime column."""
 
     def __init__(self):
         from conformance.backends.onnxruntime import OnnxRuntimeBackend
@@ -265,7 +262,40 @@ class OnnxRuntimeFlippingConv:
         self.execution_facts = self._runtime.execution_facts
 
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self._runtime.run(model, inputs)
+
+
+class OnnxRuntimeFlippingConv(_OnnxRuntimeImpostor):
+    """onnxruntime as if an upgrade had switched Conv to true convolution (the kernel flipped), for
+    the CI baseline test: a real upgrade's report would line up the same way."""
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         if model.graph.node[0].op_type == "Conv":
             weights = model.graph.node[0].input[1]
             inputs = {**inputs, weights: np.ascontiguousarray(_spatial_flip(inputs[weights]))}
+        return self._runtime.run(model, inputs)
+
+
+class OnnxRuntimeSigmoidFloor(_OnnxRuntimeImpostor):
+    """A second, larger bug inside onnxruntime's known Sigmoid divergence (inputs of -2 or below,
+    where its absolute accuracy is excused): 0.3 for every input below -2."""
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        outputs = self._runtime.run(model, inputs)
+        if model.graph.node[0].op_type != "Sigmoid":
+            return outputs
+        (X,) = inputs.values()
+        return [np.where(X < -2, np.asarray(0.3, outputs[0].dtype), outputs[0])]
+
+
+class OnnxRuntimeLrnBiasIgnored(_OnnxRuntimeImpostor):
+    """onnxruntime's LRN, running sum and all, that also ignores ``bias`` (computes with 1)."""
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        node = model.graph.node[0]
+        if node.op_type == "LRN" and any(a.name == "bias" for a in node.attribute):
+            model = copy.deepcopy(model)
+            kept = [a for a in model.graph.node[0].attribute if a.name != "bias"]
+            del model.graph.node[0].attribute[:]
+            model.graph.node[0].attribute.extend(kept)
         return self._runtime.run(model, inputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import find
 
@@ -64,7 +65,7 @@ def test_required_fields_are_checked(tmp_path, old, new, message):
 
 
 def test_duplicate_ids_and_bad_toml(tmp_path):
-    twice = ENTRY.format(extra='id = "x"') * 2
+    twice = ENTRY.format(extra='id = "x"\ndiagnosis = "flipped_kernel"') * 2
     with pytest.raises(ConformanceError, match="duplicate divergence id .x."):
         load_manifest(manifest(tmp_path, twice))
     with pytest.raises(ConformanceError, match="not valid TOML"):
@@ -108,8 +109,92 @@ def test_a_divergence_that_no_longer_reproduces_is_an_unexpected_pass():
     assert "no longer reproduces" in result.divergences[0].message
 
 
-def test_cases_inside_a_divergence_are_left_out_of_the_main_search():
-    entry = KnownDivergence("all-1d", ("planted-flipped-kernel",), "Conv", "disagree", "r", "https://x",
-                            when={"spatial_rank": [1, 2, 3]})
+class AllNaN(planted._Rewriting):
+    """NaN everywhere: wrong on every case."""
+
+    name = "planted-all-nan"
+
+    def run(self, model, inputs):
+        return [np.full_like(o, np.nan) for o in super().run(model, inputs)]
+
+
+EVERYWHERE = KnownDivergence("everywhere", ("planted-all-nan",), "Conv", "disagree", "r", "https://x",
+                             message="differ in NAN")
+
+
+def test_excused_cases_are_not_counted_and_a_cell_left_with_too_few_is_inconclusive():
+    result = certify(get_declaration("Conv"), AllNaN(), profile_settings("ci"), divergences=[EVERYWHERE])
+    assert result.judged == 0 and result.in_known_divergence > 0
+    assert result.excused == {"everywhere": result.in_known_divergence}
+    assert result.status == "inconclusive" and not result.passed, result.message
+    assert "fewer than 20" in result.message
+
+
+def test_excused_draws_are_replaced_so_the_profile_counts_judged_examples():
+    # A third of the draws (1-D convolutions) is excused: the search draws more, and still judges 25.
+    entry = KnownDivergence("1d", ("planted-flipped-kernel",), "Conv", "disagree", "r", "https://x",
+                            when={"spatial_rank": 1}, diagnosis="flipped_kernel")
+    flipping_1d = planted.FlippedKernel()
+    real = planted._Rewriting()
+
+    class FlipsOnly1d:
+        name, version = flipping_1d.name, flipping_1d.version
+
+        def run(self, model, inputs):
+            rank = len(next(iter(inputs.values())).shape) - 2
+            return (flipping_1d if rank == 1 else real).run(model, inputs)
+
+    result = certify(get_declaration("Conv"), FlipsOnly1d(), profile_settings("ci"), divergences=[entry])
+    assert result.status == "known_divergence", result.message
+    assert result.judged == 25 and result.in_known_divergence > 0 and result.draws >= 25 + result.in_known_divergence
+
+
+def test_an_accepted_inconclusive_cell_stays_inconclusive_but_passes():
+    accept = KnownDivergence("thin", ("planted-all-nan",), "Conv", "inconclusive", "cannot", "https://y")
+    result = certify(get_declaration("Conv"), AllNaN(), profile_settings("ci"), divergences=[EVERYWHERE, accept])
+    assert result.status == "inconclusive" and result.passed
+    assert result.accepted.startswith("thin: cannot")
+    assert [p.id for p in result.divergences] == ["everywhere"]  # an acceptance is not probed
+
+
+def test_a_case_inside_a_region_that_does_not_look_like_the_divergence_is_caught():
+    # The entry excuses a dropped bias everywhere; the backend flips its kernel instead.
+    entry = KnownDivergence("bias", ("planted-flipped-kernel",), "Conv", "disagree", "r", "https://x",
+                            when={"spatial_rank": [1, 2, 3]}, diagnosis="bias_ignored")
     result = certify(get_declaration("Conv"), planted.FlippedKernel(), profile_settings("ci"), divergences=[entry])
-    assert result.examples == 0 and result.in_known_divergence > 0
+    assert result.status == "disagree", result.message
+    assert "not like it" in result.message and "explained by bias_ignored" in result.message
+    assert result.diagnosis == ["flipped_kernel"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("", "must say what the divergence looks like"),
+    ("max_error_ratio = 1.0", "must exceed 1"),
+    ("max_ulp = -2", "must be a positive number"),
+    ('diagnosis = "kernel_upside_down"', "has no variant 'kernel_upside_down'"),
+])
+def test_a_disagree_entry_must_describe_its_divergence(tmp_path, extra, message):
+    with pytest.raises(ConformanceError, match=message):
+        load_manifest(manifest(tmp_path, ENTRY.format(extra=extra)))
+
+
+def test_described_entries_load_and_bound_what_they_excuse(tmp_path):
+    text = ENTRY.format(extra='diagnosis = "flipped_kernel+bias_ignored"\nmax_error_ratio = 8')
+    (entry,) = load_manifest(manifest(tmp_path, text))
+    assert entry.diagnosis == "flipped_kernel+bias_ignored" and entry.max_error_ratio == 8.0
+    from conformance.compare import Verdict
+
+    assert entry.reproduced_by("disagree", "", Verdict(False, 7.9, 3.0, "bound"))
+    assert not entry.reproduced_by("disagree", "", Verdict(False, 8.1, 3.0, "bound"))  # a larger error
+    assert not entry.reproduced_by("disagree", "", Verdict(False, float("inf"), float("inf"), "shape"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[divergence]]\nbackend = "b"\nop = "Conv"\nstatus = "inconclusive"\nreason = "r"\nlink = "https://x"\n'
+     'when = { spatial_rank = 1 }', "takes no when"),
+    ('[[divergence]]\nbackend = "b"\nop = "Conv"\nstatus = "error"\nreason = "r"\nlink = "https://x"\nmax_ulp = 2',
+     "described by its message only"),
+])
+def test_inconclusive_and_error_entries_take_only_what_fits_them(tmp_path, text, message):
+    with pytest.raises(ConformanceError, match=message):
+        load_manifest(manifest(tmp_path, text))

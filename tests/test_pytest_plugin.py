@@ -20,7 +20,16 @@ id = "flipped-by-design"
 backend = "planted-flipped-kernel"
 op = "Conv"
 status = "disagree"
+diagnosis = "flipped_kernel"
 reason = "this plug-in computes true convolution"
+link = "https://example.org/flip"
+
+[[divergence]]
+id = "nothing-judged-by-design"
+backend = "planted-flipped-kernel"
+op = "Conv"
+status = "inconclusive"
+reason = "every case is flipped by design, so none is judged"
 link = "https://example.org/flip"
 
 [[divergence]]
@@ -29,6 +38,7 @@ backend = "reference"
 op = "Conv"
 when = { spatial_rank = 2 }
 status = "disagree"
+diagnosis = "flipped_kernel"
 reason = "used to disagree in 2-D"
 link = "https://example.org/fixed"
 '''
@@ -67,9 +77,11 @@ def test_known_divergences_are_strict_expected_failures(suite, tmp_path):
     manifest.write_text(MANIFEST)
     result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
                  "--known-divergences", str(manifest), "-rxX", "--conformance-failures", str(tmp_path / "f"))
-    # The flip is known, so test_conv passes for the plug-in; its probe reproduces (xfail);
-    # the reference never disagreed in 2-D, so that entry is an unexpected pass, a failure.
-    result.assert_outcomes(passed=2, xfailed=1, failed=1)
+    # The flip is known everywhere, so nothing is judged on the plug-in: inconclusive, accepted by
+    # the manifest (a skip that says so); its probe reproduces (xfail); the reference never
+    # disagreed in 2-D, so that entry is an unexpected pass, a failure.
+    result.assert_outcomes(passed=1, skipped=1, xfailed=1, failed=1)
+    result.stdout.fnmatch_lines(["*inconclusive, accepted: only 0 examples judged*nothing-judged-by-design*"])
     result.stdout.fnmatch_lines(["*XPASS(strict)*used to disagree in 2-D*"])
     result.stdout.fnmatch_lines(["*XFAIL*flipped-by-design*"])
 
@@ -103,15 +115,16 @@ def test_conformance_report_writes_the_report_the_cli_writes(suite, tmp_path):
     from conformance.report import load_report, without_timing
 
     manifest = tmp_path / "manifest.toml"
-    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""]))  # flipped-by-design only
+    manifest.write_text("[[divergence]]".join(MANIFEST.split("[[divergence]]")[:3]))  # the plug-in's two entries
     out = tmp_path / "report"
     result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
                  "--known-divergences", str(manifest), "--conformance-report", str(out))
-    result.assert_outcomes(passed=2, xfailed=1)
+    result.assert_outcomes(passed=1, skipped=1, xfailed=1)
     result.stdout.fnmatch_lines([f"conformance report: {out / 'parity.json'}, {out / 'parity.md'}, {out / 'parity.html'}"])
     from_pytest = load_report(out / "parity.json")  # validated against the schema
     assert [(r["op"], r["backend"], r["status"]) for r in from_pytest["results"]] == [
-        ("Conv", "reference", "agree"), ("Conv", "planted-flipped-kernel", "known_divergence")]
+        ("Conv", "reference", "agree"), ("Conv", "planted-flipped-kernel", "inconclusive")]
+    assert from_pytest["results"][1]["accepted"].startswith("nothing-judged-by-design")
     assert from_pytest["environment"]["profile"] == "ci"
 
     status = main(["report", "--ops", "Conv", "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
@@ -137,6 +150,7 @@ backend = "planted-flipped-kernel"
 op = "Conv"
 environment = { path = "eigen" }
 status = "disagree"
+diagnosis = "flipped_kernel"
 reason = "flips its kernel on its Eigen path only"
 link = "https://example.org/eigen"
 
@@ -147,6 +161,7 @@ op = "Conv"
 when = { spatial_rank = 2 }
 environment = { path = "eigen" }
 status = "disagree"
+diagnosis = "flipped_kernel"
 reason = "would be an unexpected pass, if it held here"
 link = "https://example.org/stale"
 '''
@@ -166,11 +181,11 @@ def test_an_entry_for_another_environment_is_skipped_not_an_unexpected_pass(suit
 
 def test_an_entry_is_probed_on_every_selected_backend_it_names(suite, tmp_path):
     manifest = tmp_path / "manifest.toml"
-    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""])
+    manifest.write_text("[[divergence]]".join(MANIFEST.split("[[divergence]]")[:3])
                         .replace('backend = "planted-flipped-kernel"', 'backend = "configurable"'))
     result = run(suite, "--backend", "tests.test_backends:Configurable[mode=exact]",
                  "--backend", "tests.test_backends:Configurable[mode=fast]", "--known-divergences", str(manifest),
                  "-v", "--conformance-failures", str(tmp_path / "f"))
-    result.assert_outcomes(passed=2, xfailed=2)
+    result.assert_outcomes(skipped=2, xfailed=2)  # nothing judged (accepted), each probe reproduces
     result.stdout.fnmatch_lines(["*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=exact?? XFAIL*",
                                  "*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=fast?? XFAIL*"])

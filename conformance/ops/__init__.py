@@ -26,3 +26,8 @@ def get_declaration(op_type: str) -> OpDeclaration:
     suggestions = [by_lower[op_type.lower()]] if op_type.lower() in by_lower else difflib.get_close_matches(op_type, table, n=3)
     hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
     raise ConformanceError(f"unknown operator {op_type!r}{hint} (`conformance ops` lists the {len(table)} declared)")
+
+
+def declared(op_type: str) -> bool:
+    """Whether ``op_type`` is a declared operator."""
+    return op_type in declarations()

@@ -32,10 +32,10 @@ from conformance.divergences import KnownDivergence
 from conformance.environment import CPU_FACTS, cpu_facts
 from conformance.summary import jsonable, result_json
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Statuses from best to worst; the last three fail a run.
-STATUSES = ("agree", "known_divergence", "unsupported", "disagree", "error", "timeout")
-FAILING = ("disagree", "error", "timeout")
+STATUSES = ("agree", "known_divergence", "unsupported", "inconclusive", "disagree", "error", "timeout")
+FAILING = ("inconclusive", "disagree", "error", "timeout")
 # Error ratios are binned by quarter decades: fine enough to see a distribution move, and exact
 # in binary floating point, so the same ratios always fall in the same bins.
 BINS_PER_DECADE = 4
@@ -150,8 +150,11 @@ def without_timing(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def failing_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Cells that fail a run: a disagreement, an error, a timeout, or a stale known divergence."""
-    return [r for r in report["results"] if r["status"] in FAILING or r.get("unexpected_passes")]
+    """Cells that fail a run: too little evidence (unless the manifest accepts it), a disagreement, an
+    error, a timeout, or a stale known divergence."""
+    return [r for r in report["results"]
+            if (r["status"] in FAILING and not (r["status"] == "inconclusive" and r.get("accepted")))
+            or r.get("unexpected_passes")]
 
 
 def columns(report: Mapping[str, Any]) -> list[tuple[str, str]]:

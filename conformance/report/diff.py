@@ -11,7 +11,12 @@ after. A **regression** is
   and example count);
 - an error ratio that grew more than ``ratio_factor`` times (ratios below ``ratio_floor`` count
   as ``ratio_floor``, so that a change far inside the bound, such as exact results becoming
-  rounded ones, is not a regression).
+  rounded ones, is not a regression);
+- less evidence: a cell judged on fewer examples than before, or a known divergence that excuses
+  a share of the cell's draws more than ``SHARE_MARGIN`` larger than before (a widened entry, or a
+  new one, that takes cases out of certification). Both only where the reports drew alike.
+
+A cell that is ``inconclusive`` but accepted by the manifest fails neither report.
 
 A disagreement or error that the known-divergences manifest lists is not a regression: a cell
 whose status is ``known_divergence``, or whose minimal counterexample lies inside the condition
@@ -37,10 +42,11 @@ from conformance.environment import differences
 from conformance.report.build import cell_facts
 from conformance.summary import ratio_text
 
-BAD = ("disagree", "error", "timeout")
+BAD = ("inconclusive", "disagree", "error", "timeout")
 DEFAULT_RATIO_FACTOR = 10.0
 DEFAULT_RATIO_FLOOR = 0.01
 COMPARABLE_DRAWS = ("profile", "seed", "max_examples")
+SHARE_MARGIN = 0.1  # excused draws are counted per cell: a few draws more is noise, a tenth is not
 
 
 @dataclass
@@ -179,7 +185,7 @@ def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences
         kind.append(Change(n["op"], where, o["status"], n["status"], f"{n['op']} on {where}: {text}"))
 
     before, after = _status_text(o), _status_text(n)
-    if n["status"] in BAD and (o["status"] not in BAD or before != after):
+    if _bad(n) and (not _bad(o) or before != after):
         entry = _listed(n, divergences, facts)
         if entry is not None:
             change(diff.known, f"{before} → {after}, listed in the manifest as {entry.id} ({entry.link})")
@@ -187,7 +193,7 @@ def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences
             change(diff.regressions, f"{before} → {after}" + _why(n))
         return
     whole_cell = True  # a change of the whole cell's standing; the unsupported counts then say nothing more
-    if o["status"] in BAD and n["status"] not in BAD:
+    if _bad(o) and not _bad(n):
         change(diff.fixes, f"{before} → {after}")
     elif o["status"] != "unsupported" and n["status"] == "unsupported" and not n["examples"]:
         change(diff.regressions, f"{before} → newly unsupported" + _why(n))
@@ -201,10 +207,11 @@ def _compare(diff: Diff, o: Mapping[str, Any], n: Mapping[str, Any], divergences
     for name in n.get("unexpected_passes") or []:
         if name not in (o.get("unexpected_passes") or []):
             change(diff.fixes, f"known divergence {name} no longer reproduces (update the manifest)")
-    if comparable and not whole_cell and n["status"] not in BAD and o["status"] not in BAD:
+    if comparable and not whole_cell and not _bad(n) and not _bad(o):
         _compare_unsupported(o, n, change, diff)
+        _compare_evidence(o, n, change, diff)
     old_ratio, new_ratio = o.get("max_error_ratio"), n.get("max_error_ratio")
-    if old_ratio is not None and new_ratio is not None and n["status"] not in BAD:
+    if old_ratio is not None and new_ratio is not None and not _bad(n):
         if new_ratio > ratio_factor * max(old_ratio, ratio_floor):
             change(diff.regressions, f"largest error grew from {ratio_text(old_ratio)}× to {ratio_text(new_ratio)}×"
                                      f" its bound (more than {ratio_factor:g} times)")
@@ -217,6 +224,24 @@ def _compare_unsupported(o, n, change, diff: Diff) -> None:
                                  + (f" ({'; '.join(reasons)})" if reasons else ""))
     elif n["unsupported"] < o["unsupported"]:
         change(diff.fixes, f"newly supported cases: {o['unsupported']} → {n['unsupported']} unsupported")
+
+
+def _compare_evidence(o, n, change, diff: Diff) -> None:
+    """Fewer judged examples, or a larger share of draws excused by a known divergence."""
+    if o.get("judged") is not None and n.get("judged") is not None and n["judged"] < o["judged"]:
+        change(diff.regressions, f"judged on fewer examples: {o['judged']} → {n['judged']}")
+    if not n.get("draws") or n.get("excused") is None or o.get("excused") is None or not o.get("draws"):
+        return
+    for name, count in n["excused"].items():
+        old_share, new_share = o["excused"].get(name, 0) / o["draws"], count / n["draws"]
+        if new_share > old_share + SHARE_MARGIN:
+            change(diff.regressions, f"known divergence {name} excuses {new_share:.0%} of the draws, up from"
+                                     f" {old_share:.0%}: its region takes more cases out of certification")
+
+
+def _bad(r: Mapping[str, Any]) -> bool:
+    """Whether a cell fails its run (an inconclusive cell the manifest accepts does not)."""
+    return r["status"] in BAD and not (r["status"] == "inconclusive" and r.get("accepted"))
 
 
 def _status_text(r: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ STATUS_MARKS = {
     "agree": "✅ agree",
     "known_divergence": "⚠️ known divergence",
     "unsupported": "➖ unsupported",
+    "inconclusive": "❔ inconclusive",
     "disagree": "❌ disagree",
     "error": "💥 error",
     "timeout": "⏱️ timeout",
@@ -87,12 +88,16 @@ def cell_text(row: Mapping[str, Any]) -> str:
         text += ": " + ", ".join(f"`{d}`" for d in diagnosis)
     if row.get("unexpected_passes"):
         text += " — unexpected pass"
+    if row["status"] == "inconclusive" and row.get("accepted"):
+        text += " (accepted)"
     return text
 
 
 def detail_lines(r: Mapping[str, Any]) -> list[str]:
     message = "" if r["status"] == "known_divergence" else " " + escape(r["message"])[:MESSAGE_CHARACTERS]
     lines = [f"- **{r['op']} on {r['backend']} {r['backend_version']}: {r['status']}.**{message}"]
+    if r.get("accepted"):
+        lines.append(f"  Accepted as inconclusive: {escape(r['accepted'])}")
     example = r.get("counterexample")
     if example:
         lines.append(f"  Counterexample `{example['description']}`"
@@ -101,7 +106,8 @@ def detail_lines(r: Mapping[str, Any]) -> list[str]:
         lines.append(f"  Replay: `{r['replay']}`")
     for probe in r["known_divergences"]:
         state = "reproduced" if probe["reproduced"] else "**no longer reproduces**"
-        lines.append(f"  Known divergence [{probe['id']}]({probe['link']}): {state}; {escape(probe['reason'])}")
+        share = f", excused {(r.get('excused') or {}).get(probe['id'], 0)} of {r['draws']} draws" if r.get("draws") else ""
+        lines.append(f"  Known divergence [{probe['id']}]({probe['link']}): {state}{share}; {escape(probe['reason'])}")
     return lines
 
 

@@ -22,7 +22,7 @@ from conformance.summary import ratio_text
 
 TEMPLATE = "parity.html.j2"
 STATUS_LABELS = {
-    "agree": "agree", "known_divergence": "known divergence", "unsupported": "unsupported",
+    "agree": "agree", "known_divergence": "known divergence", "unsupported": "unsupported", "inconclusive": "inconclusive",
     "disagree": "disagree", "error": "error", "timeout": "timeout",
 }
 ENVIRONMENT_LABELS = {
@@ -109,6 +109,9 @@ def _detail_view(op: str, anchor: str, statuses: list[str], op_cells: list, cols
             "unjudged_elements": c.get("unjudged_elements") or 0,
             "unsupported": c["unsupported"],
             "in_known_divergence": c["in_known_divergence"],
+            "draws": c.get("draws"),
+            "excused": c.get("excused") or {},
+            "accepted": c.get("accepted") or "",
             "ratio": ratio_text(c["max_error_ratio"]),
             "ulp": ratio_text(c["max_ulp"]),
             "message": c["message"],

@@ -27,7 +27,7 @@ def schema_errors(report: Any) -> list[str]:
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
 
 
-UPGRADABLE = {2}  # older schema versions ``upgraded`` reads
+UPGRADABLE = {2, 3}  # older schema versions ``upgraded`` reads
 
 
 def upgraded(report: Any) -> Any:
@@ -36,7 +36,9 @@ def upgraded(report: Any) -> Any:
 
     Version 2 gave the CPU as a model name and no execution facts: the CPU becomes
     ``{"model": name}`` with the rest null, and the facts are unknown (``execution`` empty). It
-    did not count judged examples: ``judged`` and ``unjudged_elements`` are null.
+    did not count judged examples: ``judged`` and ``unjudged_elements`` are null. Versions 2 and 3
+    did not count draws, nor excused draws per known divergence: ``draws`` and ``excused`` are null,
+    and no inconclusive cell was ``accepted``.
     """
     if not isinstance(report, dict) or report.get("schema_version") not in UPGRADABLE:
         return report
@@ -49,9 +51,9 @@ def upgraded(report: Any) -> Any:
 
     report = {**report, "schema_version": parity_schema()["properties"]["schema_version"]["const"],
               "environment": environment(report.get("environment"))}
+    missing = {"draws": None, "judged": None, "unjudged_elements": None, "excused": None, "accepted": ""}
     if isinstance(report.get("results"), list):
-        report["results"] = [{"judged": None, "unjudged_elements": None, **row} if isinstance(row, dict) else row
-                             for row in report["results"]]
+        report["results"] = [{**missing, **row} if isinstance(row, dict) else row for row in report["results"]]
     if isinstance(report.get("runs"), list):
         report["runs"] = [{**run, "environment": environment(run.get("environment"))} if isinstance(run, dict) else run
                           for run in report["runs"]]
