@@ -30,6 +30,7 @@ class Verdict:
     worst: dict[str, Any] = field(default_factory=dict)
     elements: int = 0  # output elements compared
     judged_elements: int = 0  # of which held to a finite bound (or compared exactly)
+    reading: str = ""  # the alternative readings of the spec the outputs follow ("a or b"), "" for the default one
 
     @property
     def judged(self) -> bool:
