@@ -132,6 +132,7 @@ class CertifyResult:
     unsupported_reasons: dict[str, int] = field(default_factory=dict)
     divergences: list[DivergenceProbe] = field(default_factory=list)
     corners: dict[str, int] = field(default_factory=dict)
+    readings: dict[str, int] = field(default_factory=dict)  # judged examples that agreed under an alternative reading
     error_ratios: list[float] = field(default_factory=list)
     facts: dict[str, Any] | None = None  # the execution facts the verdict was reached under
     seconds: float = 0.0
@@ -221,6 +222,8 @@ def certify(
         if outcome.status == "agree" and not verdict.judged:
             reject()  # nothing decided: no evidence of agreement, no corner reached
         result.judged += 1
+        if verdict is not None and verdict.reading:
+            result.readings[verdict.reading] = result.readings.get(verdict.reading, 0) + 1
         corners.update(c for c in declaration.corners if corner_reached(c, features))
         if outcome.verdict is not None and np.isfinite(outcome.verdict.max_error_ratio):
             result.error_ratios.append(outcome.verdict.max_error_ratio)
@@ -242,6 +245,9 @@ def certify(
         result.message = failure.outcome.message
     elif isinstance(failure, str):
         result.status, result.message = "error", failure
+    elif result.readings:
+        result.message = "agree (reading: " + ", ".join(
+            f"{name} on {count} of {result.judged} examples" for name, count in result.readings.items()) + ")"
     elif result.examples == 0 and result.unsupported:
         result.status = "unsupported"
         result.message = f"every drawn case was unsupported: {next(iter(reasons))}"

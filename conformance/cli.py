@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ops = command("ops", cmd_ops, "list the declared operators and the backends that support them")
     _backend_option(ops, "backends to check support on (default: every available one)")
-    _json_option(ops, 'a list of {"op", "summary", "backends", "variants", "features", "corners"}')
+    _json_option(ops, 'a list of {"op", "summary", "backends", "variants", "readings", "features", "corners"}')
 
     certify = command(
         "certify", cmd_certify, "certify one operator on backends",
@@ -299,6 +299,8 @@ def cmd_ops(args) -> int:
             "backends": [b.name for b in backends if supports(b, op)],
             "variants": [{"name": v.name, "description": v.description, "link": v.link}
                          for v in declaration.variants.values()],
+            "readings": [{"name": r.name, "description": r.description, "citation": r.citation, "link": r.link,
+                          "default": r.default} for r in declaration.readings.values()],
             "features": sorted(_feature_names(declaration)) if args.json else [],
             "corners": list(declaration.corners),
         })

@@ -31,6 +31,7 @@ class Verdict:
     elements: int = 0  # output elements compared
     judged_elements: int = 0  # of which held to a finite bound (or compared exactly)
     max_abs_error: float = 0.0  # the largest |got - expected| over the judged finite elements
+    reading: str = ""  # the alternative readings of the spec the outputs follow ("a or b"), "" for the default one
 
     @property
     def judged(self) -> bool:

@@ -53,6 +53,9 @@ def result_text(result: CertifyResult) -> str:
     own_facts = backend_facts(result.facts) if result.facts else {}
     if own_facts:
         lines.append(f"  execution facts: {facts_text(own_facts)}")
+    if result.readings and result.status != "agree":  # an agreement says so in its message
+        lines.append("  readings: " + ", ".join(f"{name} on {count} of {result.judged} examples"
+                                                 for name, count in result.readings.items()))
     if result.counterexample is not None:
         lines += counterexample_text(result.op, result.counterexample)
     elif result.message and result.status != "known_divergence":

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from reference.registry import FamilyRegistry
-from reference.variants import Variant
+from reference.variants import Reading, Variant
 
 OPERATORS: Mapping[str, Callable[..., Any]] = FamilyRegistry("reference", "OPERATORS")
 
@@ -28,6 +28,12 @@ OPERATORS: Mapping[str, Callable[..., Any]] = FamilyRegistry("reference", "OPERA
 def variants_of(op_type: str) -> Mapping[str, Variant]:
     """The named variants the reference implements for ``op_type`` (possibly none)."""
     return getattr(OPERATORS[op_type], "variants", {})
+
+
+def readings_of(op_type: str) -> Mapping[str, Reading]:
+    """The readings of its specification the reference implements for ``op_type``: the default
+    one and the alternatives (none where the text decides)."""
+    return getattr(OPERATORS[op_type], "readings", {})
 
 
 @cache

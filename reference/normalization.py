@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from reference.variants import Variant, with_variants
+from reference.variants import Reading, Variant, with_variants
 
 EPS_OUTSIDE_SQRT = Variant(
     "eps_outside_sqrt",
@@ -65,10 +65,20 @@ WINDOW_TORCH_EVEN = Variant(
     " [c - size/2 + 1, c + size/2]",
     "https://github.com/pytorch/pytorch/issues/75722",
 )
-STD_WITHOUT_EPSILON = Variant(
+# The operator's text and its function body give two formulas: readings, not a wrong convention.
+_MVN_TEXT = ("doc: 'using formula: `(X-EX)/sqrt(E(X-EX)^2)`'; function body: Div(X - EX, Add(Sqrt(Variance),"
+             " Constant(1e-9)))")
+STD_PLUS_EPSILON = Reading(
+    "std_plus_epsilon",
+    "divides by the standard deviation plus 1e-9, as the function body does (onnx.reference, ONNX's test data"
+    " test_mvn): a constant slice gives 0",
+    _MVN_TEXT, "https://github.com/onnx/onnx/blob/main/onnx/defs/nn/defs.cc", default=True,
+)
+STD_WITHOUT_EPSILON = Reading(
     "std_without_epsilon",
-    "divides by the standard deviation alone, without the 1e-9 of the function body: the doc string's"
-    " formula, which onnxruntime's kernel follows (a constant slice gives 0/0)",
+    "divides by the standard deviation alone, as the doc string's formula says, which onnxruntime's kernel"
+    " follows (a constant slice gives 0/0)",
+    _MVN_TEXT,
     "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/tensor/mean_variance_normalization.cc",
 )
 BATCH_NORM_VARIANTS = (
@@ -352,13 +362,14 @@ def group_normalization(
     return scale.reshape(shape) * normalized + bias.reshape(shape)
 
 
-@with_variants(STD_WITHOUT_EPSILON)
+@with_variants(STD_PLUS_EPSILON, STD_WITHOUT_EPSILON)
 def mean_variance_normalization(X: np.ndarray, *, axes: Sequence[int] = (0, 2, 3),
                                 variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = (X - E[X]) / (sqrt(E[(X - E[X])^2]) + 1e-9), the moments over ``axes``.
 
     The 1e-9 added to the standard deviation is the operator's function body's, which ONNX's own
-    test data follows (test_mvn); the doc string's formula leaves it out.
+    test data follows (test_mvn); the doc string's formula leaves it out, and is declared as the
+    alternative reading ``std_without_epsilon``.
     """
     X = _float64("X", X)
     normalized = [_axis(int(a), X.ndim, "axes") for a in axes]

@@ -14,7 +14,10 @@ The geometry is the specification's:
 - auto_pad VALID and SAME_*: ``ceil(in / stride)`` (SAME) and ``floor((in - eff_kernel) / stride) + 1``
   (VALID) whatever ``ceil_mode`` says (the spec's ceil and floor formulas agree there), with the
   SAME padding of Conv: the odd pixel at the end for SAME_UPPER, at the beginning for SAME_LOWER,
-  computed with the *dilated* kernel.
+  computed with the *dilated* kernel. Where a stride exceeds the dilated kernel that total is
+  negative: the spec's ``pad_shape`` formula has no clamp while its ``pads`` are never negative, so
+  the reference clamps at zero (reading ``pad_shape_clamped``) and declares the unclamped readings
+  (``pad_shape_unclamped``, split as C truncates; ``pad_shape_unclamped_floor_split``) as alternatives.
 
 A ceil-mode window may reach past the end padding; the taps beyond it are not elements of the
 input: max pooling ignores them, AveragePool with ``count_include_pad`` divides by the taps that
@@ -47,7 +50,7 @@ from reference.conv import (
     _swap_pads,
     _swap_same,
 )
-from reference.variants import Variant, with_variants
+from reference.variants import Reading, Variant, with_variants
 from reference.windows import check_auto_pad, effective_kernel, sliding_windows, window_pads
 
 COUNT_INCLUDE_PAD_INVERTED = Variant(
@@ -87,13 +90,36 @@ SAME_PADS_UNDILATED = Variant(
     " (onnxruntime's CPU pooling)",
     "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/nn/pool_attributes.h",
 )
-SAME_NEGATIVE_PADDING_KEPT = Variant(
-    "same_negative_padding_kept",
-    "SAME padding not clamped at zero when a stride exceeds the kernel: the negative total is split with"
-    " C's truncation, so the windows shift into the input (onnxruntime's AveragePool/LpPool; TensorFlow's"
-    " float64 Conv3D does the same)",
-    "https://github.com/tensorflow/tensorflow/issues/14601",
+# Where a stride exceeds the dilated kernel, the spec's pad_shape is negative: the text both gives
+# that formula, unclamped, and says auto_pad pads the input, whose pads are never negative.
+_PAD_SHAPE_TEXT = ("pad_shape[i] = (output_spatial_shape[i] - 1) * strides_spatial_shape[i] + ((kernel_spatial_shape[i]"
+                   " - 1) * dilations[i] + 1) - input_spatial_shape[i]: no clamp, yet auto_pad 'pad[s] the input' and"
+                   " pads 'can take any value greater than or equal to 0'")
+PAD_SHAPE_CLAMPED = Reading(
+    "pad_shape_clamped",
+    "a negative SAME total padding is clamped at zero: windows start at the first element, as Conv's SAME does"
+    " (onnxruntime's and onnx.reference's Conv, TensorFlow's oneDNN pooling)",
+    _PAD_SHAPE_TEXT, "https://onnx.ai/onnx/operators/onnx__AveragePool.html", default=True,
 )
+PAD_SHAPE_UNCLAMPED = Reading(
+    "pad_shape_unclamped",
+    "a negative SAME total padding is kept and split with C's truncation (begin = total / 2 for SAME_UPPER,"
+    " (total + 1) / 2 for SAME_LOWER), so windows shift into the input (onnxruntime's AveragePool and LpPool,"
+    " TensorFlow's Eigen pooling)",
+    _PAD_SHAPE_TEXT, "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/nn/pool_attributes.h",
+)
+PAD_SHAPE_UNCLAMPED_FLOOR_SPLIT = Reading(
+    "pad_shape_unclamped_floor_split",
+    "a negative SAME total padding is kept and split with floor division (begin = total // 2 for SAME_UPPER,"
+    " total - total // 2 for SAME_LOWER: 'the extra padding' of an odd negative total is the end's zero), as"
+    " onnx.reference's get_pad_with_auto_pad does",
+    _PAD_SHAPE_TEXT + "; 'In case the padding is an odd number, the extra padding is added at the end for SAME_UPPER'",
+    "https://github.com/onnx/onnx/blob/main/onnx/reference/ops/op_pool_common.py",
+)
+PAD_SHAPE_READINGS = (PAD_SHAPE_CLAMPED, PAD_SHAPE_UNCLAMPED, PAD_SHAPE_UNCLAMPED_FLOOR_SPLIT)
+_UNCLAMPED = frozenset({PAD_SHAPE_UNCLAMPED.name, PAD_SHAPE_UNCLAMPED_FLOOR_SPLIT.name})
+# Conventions whose SAME padding may leave fewer taps than the kernel, so that C's truncation counts outputs.
+_OWN_SAME_PADDING = _UNCLAMPED | {"same_pads_undilated"}
 CEIL_MODE_ON_VALID = Variant(
     "ceil_mode_on_valid",
     "ceil_mode rounds auto_pad VALID's output up as it does explicit padding's, adding a partial last"
@@ -101,7 +127,7 @@ CEIL_MODE_ON_VALID = Variant(
     "https://github.com/microsoft/onnxruntime/issues/10083",
 )
 GEOMETRY_VARIANTS = (SAME_UPPER_LOWER_SWAPPED, PADS_BEGIN_END_SWAPPED, DILATIONS_IGNORED, CEIL_MODE_IGNORED,
-                     CEIL_WINDOW_IN_PADDING_KEPT, SAME_PADS_UNDILATED, SAME_NEGATIVE_PADDING_KEPT, CEIL_MODE_ON_VALID)
+                     CEIL_WINDOW_IN_PADDING_KEPT, SAME_PADS_UNDILATED, CEIL_MODE_ON_VALID, *PAD_SHAPE_READINGS)
 
 
 def _float64(X: np.ndarray) -> np.ndarray:
@@ -131,13 +157,18 @@ def _trunc_div(a: int, b: int) -> int:
 
 def _same_pads(size: int, k: int, s: int, d: int, upper: bool, variants: frozenset[str]) -> tuple[int, int]:
     """SAME padding of one axis: the total that makes ``ceil(size / s)`` windows fit, clamped at zero,
-    with the odd pixel at the end (SAME_UPPER) or the beginning (SAME_LOWER); or the variants'."""
+    with the odd pixel at the end (SAME_UPPER) or the beginning (SAME_LOWER); or the variants' and
+    the unclamped readings'."""
     extent = k if "same_pads_undilated" in variants else effective_kernel(k, d)
     total = (-(-size // s) - 1) * s + extent - size
-    if "same_negative_padding_kept" not in variants:
+    if not variants & _UNCLAMPED:
         total = max(0, total)
-    # For a total >= 0 these are total // 2 and total - total // 2; a kept negative total splits as C does.
-    begin = _trunc_div(total, 2) if upper else _trunc_div(total + 1, 2)
+    # For a total >= 0 both splits are total // 2 and total - total // 2; a kept negative total splits
+    # with floor division (onnx.reference) or, by default, as C does (onnxruntime, TensorFlow).
+    if PAD_SHAPE_UNCLAMPED_FLOOR_SPLIT.name in variants:
+        begin = total // 2 if upper else total - total // 2
+    else:
+        begin = _trunc_div(total, 2) if upper else _trunc_div(total + 1, 2)
     return begin, total - begin
 
 
@@ -177,9 +208,9 @@ def pool_geometry(
     ceil = bool(ceil_mode) and "ceil_mode_ignored" not in variants and (
         auto_pad == "NOTSET"
         or (auto_pad == "VALID" and "ceil_mode_on_valid" in variants)
-        or (auto_pad.startswith("SAME") and bool(variants & {"same_pads_undilated", "same_negative_padding_kept"})))
+        or (auto_pad.startswith("SAME") and bool(variants & _OWN_SAME_PADDING)))
     # A variant's SAME padding may leave fewer taps than the kernel: C's truncation then counts outputs.
-    truncating = auto_pad.startswith("SAME") and bool(variants & {"same_pads_undilated", "same_negative_padding_kept"})
+    truncating = auto_pad.startswith("SAME") and bool(variants & _OWN_SAME_PADDING)
     output = []
     for size, k, s, d, b, e in zip(input_shape, kernel, strides, dilations, begins, ends):
         span = size + b + e - effective_kernel(k, d)
@@ -204,7 +235,7 @@ def _padded(X: np.ndarray, begins, ends, kernel, strides, dilations, output, fil
     overhang, which is not part of the padded input: averages leave it out of their divisor)."""
     overhang = [max(0, (o - 1) * s + effective_kernel(k, d) - (size + b + e))
                 for o, s, k, d, size, b, e in zip(output, strides, kernel, dilations, X.shape[2:], begins, ends)]
-    if min(begins + ends, default=0) < 0:  # a negative pad (a variant's SAME padding) crops instead
+    if min(begins + ends, default=0) < 0:  # a negative pad (a variant's or a reading's SAME padding) crops instead
         X = X[(Ellipsis, *(slice(max(0, -b), n - max(0, -e)) for n, b, e in zip(X.shape[2:], begins, ends)))]
         begins, ends = [max(0, b) for b in begins], [max(0, e) for e in ends]
     if any(begins) or any(ends):

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from reference.variants import Variant, with_variants
+from reference.variants import Reading, Variant, with_variants
 
 COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
                     "tf_crop_and_resize")
@@ -71,8 +71,24 @@ SCALE_FROM_OUTPUT_SIZE = Variant(
 INTEGER_RESIZED_LENGTH = Variant(
     "integer_resized_length",
     "length_resized read as the integer output length in align_corners, pytorch_half_pixel and"
-    " tf_crop_and_resize, where ONNX's test data uses in * scale (they differ when in * scale is not an integer)",
+    " tf_crop_and_resize, where ONNX's test data uses in * scale (they differ when in * scale is not an integer;"
+    " for pytorch_half_pixel this is also the reading pytorch_half_pixel_integer_length, which agrees)",
     "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/tensor/upsamplebase.h",
+)
+# pytorch_half_pixel's condition "length_resized > 1": the text defines length_resized as "the length
+# of the resized tensor" (an integer), while ONNX's align_corners test data reads the same name as
+# in * scale; no test data pins pytorch_half_pixel with a fractional in * scale.
+_LENGTH_RESIZED_TEXT = ("'x_original = length_resized > 1 ? (x_resized + 0.5) / scale - 0.5 : 0', with 'length_resized"
+                        " as the length of the resized tensor' beside 'output_width ... can be a fractional number'")
+PYTORCH_HALF_PIXEL_FRACTIONAL_LENGTH = Reading(
+    "pytorch_half_pixel_fractional_length",
+    "pytorch_half_pixel tests length_resized = in * scale, as ONNX's align_corners test data reads the name",
+    _LENGTH_RESIZED_TEXT, "https://github.com/onnx/onnx/blob/main/onnx/backend/test/case/node/resize.py", default=True,
+)
+PYTORCH_HALF_PIXEL_INTEGER_LENGTH = Reading(
+    "pytorch_half_pixel_integer_length",
+    "pytorch_half_pixel tests the integer output length, the length of the resized tensor (onnxruntime)",
+    _LENGTH_RESIZED_TEXT, "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/tensor/upsamplebase.h",
 )
 CUBIC_A_VARIANTS = tuple(
     Variant(f"cubic_coeff_a_{value}", f"cubic interpolation uses a = {value} whatever cubic_coeff_a says"
@@ -180,7 +196,8 @@ def source_coordinates(plan: AxisPlan, mode: str, variants: frozenset[str] = fro
             mode = variant.name
     x = np.arange(plan.size_out, dtype=np.float64)
     n, scale, length = plan.size_in, plan.scale, plan.length_resized
-    if "integer_resized_length" in variants:
+    if "integer_resized_length" in variants or (
+            mode == "pytorch_half_pixel" and PYTORCH_HALF_PIXEL_INTEGER_LENGTH.name in variants):
         length = plan.size_out
     outside = np.zeros(plan.size_out, dtype=bool)
     if mode == "half_pixel":
@@ -399,7 +416,7 @@ def extrapolated_mask(shape: Sequence[int], resized: Sequence[AxisResize]) -> np
     return mask
 
 
-@with_variants(*RESIZE_VARIANTS)
+@with_variants(*RESIZE_VARIANTS, PYTORCH_HALF_PIXEL_FRACTIONAL_LENGTH, PYTORCH_HALF_PIXEL_INTEGER_LENGTH)
 def resize(
     X: np.ndarray,
     roi: np.ndarray | None = None,

@@ -135,18 +135,21 @@ def group_normalization_by_loops(X, scale, bias, *, num_groups, epsilon=1e-5, st
     return Y
 
 
-def mean_variance_normalization_by_loops(X, *, axes=(0, 2, 3)):
+def mean_variance_normalization_by_loops(X, *, axes=(0, 2, 3), reading="std_plus_epsilon"):
+    """(X - mean) / (std + 1e-9) per slice, the function body's formula; under the reading
+    ``std_without_epsilon``, the doc string's (X - mean) / std."""
     X = np.asarray(X, dtype=np.float64)
     reduced = {a % X.ndim for a in axes}
     groups: dict = {}
     for index in _positions(X.shape):
         groups.setdefault(tuple(i for a, i in enumerate(index) if a not in reduced), []).append(index)
     Y = np.empty_like(X)
-    epsilon = f32(1e-9)
+    epsilon = 0.0 if reading == "std_without_epsilon" else f32(1e-9)
     for members in groups.values():
         mean, variance = mean_and_variance([X[m] for m in members])
         for m in members:
-            Y[m] = (X[m] - mean) / (math.sqrt(variance) + epsilon)
+            std = math.sqrt(variance) + epsilon
+            Y[m] = (X[m] - mean) / std if std else math.nan  # 0/0 on a constant slice without epsilon
     return Y
 
 

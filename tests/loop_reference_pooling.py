@@ -20,15 +20,21 @@ import numpy as np
 Ints = Sequence[int]
 
 
-def _axis(size: int, k: int, s: int, d: int, auto_pad: str, begin: int, end: int, ceil_mode: int):
-    """Begin pad, end pad and output extent of one axis, from the operator text."""
+def _axis(size: int, k: int, s: int, d: int, auto_pad: str, begin: int, end: int, ceil_mode: int,
+          reading: str = "pad_shape_clamped"):
+    """Begin pad, end pad and output extent of one axis, from the operator text, under a reading of
+    its pad_shape (which goes negative when a stride exceeds the dilated kernel)."""
     extent = (k - 1) * d + 1
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         out = math.ceil(size / s)  # "output_spatial_shape[i] = ceil(input_spatial_shape[i] / strides[i])"
-        total = max(0, (out - 1) * s + extent - size)  # pad_shape, clamped: padding is never negative
-        small = total // 2
-        begin, end = (small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small)
-        return begin, end, out
+        total = (out - 1) * s + extent - size  # pad_shape, as the formula gives it
+        if reading == "pad_shape_clamped":
+            total = max(0, total)  # padding is never negative
+        if reading == "pad_shape_unclamped":  # C's integer division truncates towards zero
+            begin = int(total / 2) if auto_pad == "SAME_UPPER" else int((total + 1) / 2)
+        else:  # Python's floor division, as onnx.reference splits (the same for a total >= 0)
+            begin = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+        return begin, total - begin, out
     if auto_pad == "VALID":
         return 0, 0, (size - extent) // s + 1  # floor((in - eff) / s) + 1
     value = (size + begin + end - extent) / s + 1
@@ -40,12 +46,12 @@ def _axis(size: int, k: int, s: int, d: int, auto_pad: str, begin: int, end: int
     return begin, end, out
 
 
-def _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode):
+def _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading="pad_shape_clamped"):
     rank = X.ndim - 2
     strides = list(strides or [1] * rank)
     dilations = list(dilations or [1] * rank)
     pads = list(pads or [0] * 2 * rank)
-    axes = [_axis(n, k, s, d, auto_pad, pads[i], pads[rank + i], ceil_mode)
+    axes = [_axis(n, k, s, d, auto_pad, pads[i], pads[rank + i], ceil_mode, reading)
             for i, (n, k, s, d) in enumerate(zip(X.shape[2:], kernel_shape, strides, dilations))]
     return strides, dilations, [a[0] for a in axes], [a[1] for a in axes], [a[2] for a in axes]
 
@@ -62,10 +68,10 @@ def _window(X, n, c, o, kernel_shape, strides, dilations, begins, ends):
 
 
 def max_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, pads=None,
-                      storage_order=0, strides=None):
+                      storage_order=0, strides=None, reading="pad_shape_clamped"):
     """(Y, Indices): the first largest element of each window in row-major tap order, padding ignored."""
     X = np.asarray(X)
-    strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
+    strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading)
     N, C, *spatial = X.shape
     Y = np.zeros((N, C, *output))
     I = np.zeros((N, C, *output), dtype=np.int64)
@@ -84,10 +90,10 @@ def max_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kern
 
 
 def average_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0, dilations=None,
-                          kernel_shape=None, pads=None, strides=None):
+                          kernel_shape=None, pads=None, strides=None, reading="pad_shape_clamped"):
     """Each window's sum over the input, divided by its taps in the input (or in the padded input)."""
     X = np.asarray(X)
-    strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
+    strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading)
     N, C = X.shape[:2]
     Y = np.zeros((N, C, *output))
     for n, c, o in itertools.product(range(N), range(C), itertools.product(*map(range, output))):
@@ -99,10 +105,10 @@ def average_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, count_include_pa
 
 
 def lp_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, p=2, pads=None,
-                     strides=None):
+                     strides=None, reading="pad_shape_clamped"):
     """Each window's (sum |x|^p)^(1/p) over the input elements it covers."""
     X = np.asarray(X)
-    strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
+    strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading)
     N, C = X.shape[:2]
     Y = np.zeros((N, C, *output))
     for n, c, o in itertools.product(range(N), range(C), itertools.product(*map(range, output))):

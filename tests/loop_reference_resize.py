@@ -22,8 +22,11 @@ def _keys(t: float, a: float) -> float:
     return 0.0
 
 
-def _coordinate(x: int, n: int, out: int, scale: float, mode: str, start: float, end: float) -> float:
+def _coordinate(x: int, n: int, out: int, scale: float, mode: str, start: float, end: float,
+                reading: str = "pytorch_half_pixel_fractional_length") -> float:
     length = n * scale  # length_resized, as ONNX's test data reads it
+    if mode == "pytorch_half_pixel" and reading == "pytorch_half_pixel_integer_length":
+        length = out  # "the length of the resized tensor"
     if mode == "half_pixel":
         return (x + 0.5) / scale - 0.5
     if mode == "half_pixel_symmetric":
@@ -75,7 +78,8 @@ def _taps(c: float, n: int, scale: float, attributes: dict) -> list[tuple[int, f
     return [(min(max(j, 0), n - 1), w) for j, w in taps]
 
 
-def resize_by_loops(X, roi=None, scales=None, sizes=None, **attributes) -> np.ndarray:
+def resize_by_loops(X, roi=None, scales=None, sizes=None, *, reading="pytorch_half_pixel_fractional_length",
+                    **attributes) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     rank = X.ndim
     axes = [a % rank for a in attributes.get("axes", range(rank))]
@@ -103,7 +107,7 @@ def resize_by_loops(X, roi=None, scales=None, sizes=None, **attributes) -> np.nd
         result = np.zeros(shape)
         outside = np.zeros(out, dtype=bool)
         for x in range(out):
-            c = _coordinate(x, n, out, scale, ctm, start, end)
+            c = _coordinate(x, n, out, scale, ctm, start, end, reading)
             outside[x] = ctm == "tf_crop_and_resize" and not 0 <= c <= n - 1
             for j, w in _taps(c, n, scale, attributes):
                 result[(slice(None),) * axis + (x,)] += w * Y[(slice(None),) * axis + (j,)]

@@ -403,3 +403,11 @@ class Float16Unchanged(_Float16Shortcut):
 
     def shortcut(self, X: np.ndarray) -> np.ndarray:
         return X
+
+
+class StdPlusLargeEpsilon(RoundedOnce):
+    """MeanVarianceNormalization with 1e-3 added to the standard deviation: neither the function body's
+    1e-9 nor the doc string's nothing."""
+
+    name = "planted-std-plus-large-epsilon"
+    mvn_epsilon = 1e-3

@@ -192,3 +192,53 @@ class InPrecisionPooling:
         counts = tap_counts(X.shape[2:], kernel, strides, dilations, begins, ends, output,
                             bool(a.get("count_include_pad", 0)))
         return [(total / counts.astype(X.dtype)).astype(X.dtype)]
+
+
+class SameNegativePaddingCropped(_Rewriting):
+    """Pooling that keeps a negative SAME total padding (a stride larger than the kernel) and crops the
+    input by it, split as ``split`` says: ``"c"`` truncates towards zero as C does (onnxruntime,
+    TensorFlow's Eigen kernels), ``"floor"`` floors as Python does (onnx.reference), ``"begin"``
+    crops it all from the beginning (a split neither reading of the spec allows).
+
+    Written from the operator text without the reference's readings: the cropped input is pooled
+    with the non-negative part of the padding given explicitly.
+    """
+
+    name = "planted-same-negative-padding-cropped"
+    split = "c"
+
+    def rewrite(self, inputs, attributes):
+        X, *rest = inputs
+        auto_pad = attributes.get("auto_pad", "NOTSET")
+        if not auto_pad.startswith("SAME"):
+            return inputs, attributes
+        rank = X.ndim - 2
+        kernel = attributes["kernel_shape"]
+        strides = attributes.get("strides", [1] * rank)
+        dilations = attributes.get("dilations", [1] * rank)
+        begins, ends = [], []
+        for n, k, s, d in zip(X.shape[2:], kernel, strides, dilations):
+            total = (-(-n // s) - 1) * s + (k - 1) * d + 1 - n  # pad_shape, unclamped
+            if self.split == "begin":
+                begin = min(total, total // 2 if auto_pad == "SAME_UPPER" else total - total // 2)
+            elif self.split == "floor":
+                begin = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+            else:
+                begin = int(total / 2) if auto_pad == "SAME_UPPER" else int((total + 1) / 2)
+            begins.append(begin)
+            ends.append(total - begin)
+        crop = tuple(slice(max(0, -b), n - max(0, -e)) for n, b, e in zip(X.shape[2:], begins, ends))
+        pads = [max(0, b) for b in begins] + [max(0, e) for e in ends]
+        # The cropped span is a whole number of strides: ceil_mode changes nothing, and is dropped.
+        rest_attributes = {k: v for k, v in attributes.items() if k not in ("auto_pad", "ceil_mode")}
+        return [np.ascontiguousarray(X[(Ellipsis, *crop)]), *rest], {**rest_attributes, "pads": pads}
+
+
+class SameNegativePaddingFloorSplit(SameNegativePaddingCropped):
+    name = "planted-same-negative-padding-floor-split"
+    split = "floor"
+
+
+class SameNegativePaddingAtBeginning(SameNegativePaddingCropped):
+    name = "planted-same-negative-padding-at-beginning"
+    split = "begin"

@@ -36,7 +36,6 @@ PLANTED = [
     (planted.Float16Operands, "LayerNormalization", "float16_operands"),
     (planted.AlphaNotDividedBySize, "LRN", "alpha_not_divided_by_size"),
     (planted.WindowTorchEven, "LRN", "window_torch_even"),
-    (planted.StdWithoutEpsilon, "MeanVarianceNormalization", "std_without_epsilon"),
 ]
 BENIGN = [
     *((backend, op) for backend in (planted.RoundedOnce, planted.InPrecision, planted.SequentialReversed)

@@ -4,13 +4,16 @@ In the spirit of PyTorch's OpInfo, each operator is declared once: the cases to 
 Hypothesis strategy that only draws valid calls and favours the corners where conventions
 differ), the tolerance model, the features that describe a case (used by the known-divergences
 manifest, the coverage self-tests and the reports), and the corners the strategy must reach.
-The reference and its variants come from ``reference``; nothing here repeats them.
+The reference, its variants and its readings come from ``reference``; nothing here repeats them.
+A backend is judged against the reference's default reading first, and only where that fails
+against each alternative reading (``reference.variants.Reading``): agreeing with any of them is
+agreeing, and the verdict says which one.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -20,7 +23,7 @@ import reference
 from conformance.case import Case
 from conformance.compare import Verdict, compare
 from conformance.tolerance import Tolerance
-from reference.variants import Variant
+from reference.variants import Reading, Variant
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,15 @@ class OpDeclaration:
     def variants(self) -> Mapping[str, Variant]:
         return reference.variants_of(self.op_type)
 
+    @property
+    def readings(self) -> Mapping[str, Reading]:
+        """The default reading of the spec and its alternatives (empty where the text decides)."""
+        return reference.readings_of(self.op_type)
+
+    @property
+    def alternative_readings(self) -> tuple[str, ...]:
+        return tuple(name for name, reading in self.readings.items() if not reading.default)
+
     def expected(self, case: Case, variants: Iterable[str] = ()) -> tuple[np.ndarray, ...]:
         """The reference outputs for ``case``, under the spec or under the named variants: only
         the outputs the node asks for (a node may leave trailing optional ones out)."""
@@ -74,7 +86,10 @@ class OpDeclaration:
     def verdict(self, case: Case, outputs: Sequence[np.ndarray], variants: Iterable[str] = (),
                 expected: Sequence[np.ndarray] | None = None) -> Verdict:
         """Judge a backend's ``outputs`` for ``case``: by the declaration's own ``judge`` where it
-        decides (random outputs), otherwise element by element against the reference within bounds."""
+        decides (random outputs), otherwise element by element against the reference within bounds,
+        under the default reading and, only where that fails, under each alternative reading (with
+        the same ``variants``): agreeing with one is agreeing, and ``reading`` names every alternative
+        that agrees (joined by " or ")."""
         variants = tuple(variants)
         if self.judge is not None:
             judged = self.judge(case, outputs, variants)
@@ -82,7 +97,21 @@ class OpDeclaration:
                 return judged
         if expected is None:
             expected = self.expected(case, variants)
-        return compare(outputs, expected, self.bounds(case, variants), case.output_dtypes, case.outputs)
+        verdict = compare(outputs, expected, self.bounds(case, variants), case.output_dtypes, case.outputs)
+        agreeing: list[tuple[str, Verdict]] = []
+        for reading in () if verdict.ok else self.alternative_readings:
+            chosen = (*variants, reading)
+            try:
+                other = compare(outputs, self.expected(case, chosen), self.bounds(case, chosen), case.output_dtypes,
+                                case.outputs)
+            except ValueError:  # the reading combined with a variant makes the call invalid
+                continue
+            if other.ok:
+                agreeing.append((reading, other))
+        if agreeing:
+            # Where several readings give the same output, the case cannot tell them apart: all are named.
+            return replace(agreeing[0][1], reading=" or ".join(name for name, _ in agreeing))
+        return verdict
 
 
 def corner_reached(corner: str, features: Mapping[str, Any]) -> bool:
