@@ -114,7 +114,7 @@ def test_report_writes_json_markdown_and_html(capsys, tmp_path):
     assert status == EXIT_OK
     assert (tmp_path / "parity.html").is_file()
     report = json.loads((tmp_path / "parity.json").read_text())
-    assert report["schema_version"] == 3 and report["environment"]["max_examples"] == 5
+    assert report["schema_version"] == 4 and report["environment"]["max_examples"] == 5
     assert set(report["environment"]["execution"]) == {"reference"}
     (row,) = report["results"]
     assert {"op", "backend", "backend_version", "status", "examples", "unsupported", "max_error_ratio",
@@ -125,3 +125,27 @@ def test_report_writes_json_markdown_and_html(capsys, tmp_path):
 def test_the_console_script_and_python_m_work():
     out = subprocess.run([sys.executable, "-m", "conformance", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("nn-conformance ")
+
+
+def test_a_default_backend_that_is_unavailable_makes_certify_inconclusive(capsys, monkeypatch, tmp_path):
+    from conformance import backends
+
+    monkeypatch.setitem(backends.BUILT_INS, "ghost", backends.BuiltIn("ghost", "ghost_pkg_xyz:B", ("ghost_pkg_xyz",)))
+    monkeypatch.setattr(backends, "DEFAULT_BUILT_INS", ("reference", "ghost"))
+    status, out, _ = run(capsys, "certify", "Relu", "--examples", "5", "--failures-dir", str(tmp_path))
+    assert status == EXIT_FAILED
+    assert "Relu on reference" in out and "ghost: inconclusive: a default backend that is unavailable" in out
+    # Named explicitly, only the backends asked for count.
+    assert run(capsys, "certify", "Relu", "--examples", "5", "--backend", "reference")[0] == EXIT_OK
+
+
+def test_divergences_lists_what_each_entry_excuses_and_measures_its_share(capsys):
+    status, out, _ = run(capsys, "divergences", "--op", "Sigmoid", "--coverage", "--draws", "100", "--json")
+    assert status == EXIT_OK
+    rows = {r["id"]: r for r in json.loads(out)}
+    entry = rows["onnxruntime-sigmoid-float32-absolute-accuracy"]
+    assert entry["looks_like"] == "disagree, absolute error at most 1.2e-07"
+    # Sigmoid's float32 draws with an input of -2 or below: a share that is neither nothing nor all.
+    assert 0 < entry["share"] < 0.6 and entry["backend_share"] >= entry["share"]
+    status, out, _ = run(capsys, "divergences", "--op", "Sigmoid")
+    assert status == EXIT_OK and "onnxruntime-sigmoid-float32-absolute-accuracy" in out

@@ -204,3 +204,23 @@ def test_a_failure_is_listed_only_under_an_entry_that_holds_in_the_reports_envir
         r["environment"]["execution"]["planted-flipped-kernel"] = {"path": "eigen"}
     diff = diff_reports(old, eigen, [entry])
     assert not diff.regressed and "listed in the manifest as flip-on-eigen" in diff.known[0].text
+
+
+def test_less_evidence_is_a_regression_fewer_judged_or_more_draws_excused(report):
+    diff = diff_reports(report, changed(report, "ConvTranspose", "reference", judged=5))
+    assert [c.text for c in diff.regressions] == ["ConvTranspose on reference 0.1.0: judged on fewer examples: 8 → 5"]
+    old = changed(report, "ConvTranspose", "reference", draws=20, excused={"wide": 2})
+    widened = changed(report, "ConvTranspose", "reference", draws=20, excused={"wide": 8})
+    (regression,) = diff_reports(old, widened).regressions
+    assert regression.text == ("ConvTranspose on reference 0.1.0: known divergence wide excuses 40% of the draws,"
+                               " up from 10%: its region takes more cases out of certification")
+    assert not diff_reports(old, changed(report, "ConvTranspose", "reference", draws=20, excused={"wide": 3})).regressions
+    assert not diff_reports(widened, old).regressions  # a narrower region is no regression
+
+
+def test_an_inconclusive_cell_fails_unless_the_manifest_accepts_it(report):
+    thin = changed(report, "ConvTranspose", "reference", status="inconclusive", message="only 3 examples judged")
+    (regression,) = diff_reports(report, thin).regressions
+    assert regression.text.startswith("ConvTranspose on reference 0.1.0: agree → inconclusive")
+    accepted = changed(report, "ConvTranspose", "reference", status="inconclusive", accepted="thin: cannot express it")
+    assert not diff_reports(report, accepted).regressions

@@ -198,3 +198,19 @@ def test_described_entries_load_and_bound_what_they_excuse(tmp_path):
 def test_inconclusive_and_error_entries_take_only_what_fits_them(tmp_path, text, message):
     with pytest.raises(ConformanceError, match=message):
         load_manifest(manifest(tmp_path, text))
+
+
+@pytest.mark.parametrize("op, impostor", [
+    ("Sigmoid", planted.OnnxRuntimeSigmoidFloor),  # 0.3 below -2, inside the absolute-accuracy region
+    ("LRN", planted.OnnxRuntimeLrnBiasIgnored),  # onnxruntime's running sum, and bias ignored too
+])
+def test_a_second_bug_where_onnxruntime_has_known_divergences_is_caught(op, impostor):
+    result = certify(get_declaration(op), impostor(), profile_settings("ci"), divergences=load_manifest())
+    assert result.status == "disagree", f"{op}: {result.status} {result.message}"
+
+
+def test_onnxruntime_itself_passes_where_its_impostors_fail():
+    for op in ("Sigmoid", "LRN"):
+        result = certify(get_declaration(op), load_backend("onnxruntime"), profile_settings("ci"),
+                         divergences=load_manifest())
+        assert result.passed and result.judged >= 20, f"{op}: {result.status} {result.message}"

@@ -95,6 +95,16 @@ def test_an_unavailable_backend_is_skipped_with_the_reason(suite, monkeypatch):
     result.stdout.fnmatch_lines(["*backend ghost is unavailable: Python package 'ghost_pkg_xyz' is not installed*"])
 
 
+def test_a_default_backend_that_is_unavailable_fails_as_inconclusive(suite, monkeypatch):
+    from conformance import backends
+
+    monkeypatch.setitem(backends.BUILT_INS, "ghost", backends.BuiltIn("ghost", "ghost_pkg_xyz:B", ("ghost_pkg_xyz",)))
+    monkeypatch.setattr(backends, "DEFAULT_BUILT_INS", ("reference", "ghost"))
+    result = run(suite, "-k", "test_conv")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*inconclusive: default backend ghost is unavailable*install it, or name*"])
+
+
 def test_a_family_module_certifies_every_operator_it_lists(pytester: pytest.Pytester):
     pytester.makepyfile(test_family="""
 OPERATORS = ("Conv", "ConvTranspose")

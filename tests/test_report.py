@@ -67,7 +67,7 @@ def test_the_schema_file_is_a_valid_json_schema():
 
 def test_a_report_validates_and_has_every_promised_field(report):
     validator().validate(report)
-    assert report["schema_version"] == 3 and report["kind"] == "run"
+    assert report["schema_version"] == 4 and report["kind"] == "run"
     assert ENVIRONMENT_FIELDS <= set(report["environment"])
     assert report["environment"]["cpu"] == {key.removeprefix("cpu_"): value for key, value in cpu_facts().items()}
     # Each backend's own facts, once: the reference's NumPy targets; plug-ins without facts have none.
@@ -120,16 +120,30 @@ def test_a_version_2_report_is_read_upgraded_with_its_facts_unknown(report, tmp_
     old["environment"]["cpu"] = "Intel(R) Xeon(R) Processor"
     del old["environment"]["execution"]
     for row in old["results"]:
-        del row["judged"], row["unjudged_elements"]
+        del row["judged"], row["unjudged_elements"], row["draws"], row["excused"], row["accepted"], row["readings"]
     path = tmp_path / "v2.json"
     path.write_text(json.dumps(old))
     loaded = load_report(path)
-    assert loaded["schema_version"] == 3 and loaded["environment"]["execution"] == {}
+    assert loaded["schema_version"] == 4 and loaded["environment"]["execution"] == {}
     assert all(row["judged"] is None and row["unjudged_elements"] is None for row in loaded["results"])
     assert loaded["environment"]["cpu"] == {"vendor": None, "model": "Intel(R) Xeon(R) Processor",
                                             "microarchitecture": None, "flags": None}
     assert cell_facts(loaded, loaded["results"][0]) is None
     assert cell_facts(report, report["results"][0])["numpy_simd"] == numpy_facts()["numpy_simd"]
+
+
+def test_a_version_3_report_is_read_upgraded_with_draws_and_excused_unknown(report, tmp_path):
+    old = json.loads(json.dumps(report))
+    old["schema_version"] = 3
+    for row in old["results"]:
+        del row["draws"], row["excused"], row["accepted"], row["readings"]
+    path = tmp_path / "v3.json"
+    path.write_text(json.dumps(old))
+    loaded = load_report(path)
+    assert loaded["schema_version"] == 4
+    assert all(r["draws"] is None and r["excused"] is None and r["readings"] is None and r["accepted"] == ""
+               for r in loaded["results"])
+    assert [r["judged"] for r in loaded["results"]] == [r["judged"] for r in report["results"]]
 
 
 def test_histogram_bins_are_quarter_decades_and_exact_results_are_counted_apart():
