@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from reference.registry import FamilyRegistry
+from conformance.registry import FamilyRegistry
 from reference.variants import Reading, Variant
 
 OPERATORS: Mapping[str, Callable[..., Any]] = FamilyRegistry("reference", "OPERATORS")

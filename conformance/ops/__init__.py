@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from conformance.errors import ConformanceError
 from conformance.ops.declaration import OpDeclaration
-from reference.registry import FamilyRegistry
+from conformance.registry import FamilyRegistry
 
 _DECLARATIONS = FamilyRegistry("conformance.ops", "DECLARATIONS", key=lambda d: d.op_type)
 

@@ -2,7 +2,10 @@
 
 Tensors are channels-first (NCHW) at the backend's border, as in ONNX, and channels-last (NHWC)
 inside, as TensorFlow's CPU kernels expect. Each lowering maps ONNX attributes to TensorFlow's
-own conventions and raises Unsupported where TensorFlow has no equivalent (SAME_LOWER, say).
+own conventions and raises Unsupported where TensorFlow has no equivalent (an even LRN size, say).
+No module here imports the reference: what the lowerings need of ONNX's arithmetic (window
+geometry, attribute defaults) they derive again from the spec (``geometry``, ``attributes``), so
+that a mistake on either side shows as a disagreement (tests/test_tensorflow_independent.py).
 TensorFlow is imported once, on the first run, so that merely loading the backend stays cheap.
 
 TensorFlow has two CPU paths, chosen when it is imported: its oneDNN kernels or its Eigen
@@ -31,7 +34,7 @@ import onnx
 from conformance.backends import distribution_version
 from conformance.backends.graph import run_graph
 from conformance.errors import ConformanceError, Unsupported
-from reference.registry import FamilyRegistry
+from conformance.registry import FamilyRegistry
 
 Lowering = Callable[..., Any]
 

@@ -12,15 +12,22 @@
 - Clip: ``tf.clip_by_value`` when both bounds are given and min <= max (its documented domain),
   ``tf.maximum`` / ``tf.minimum`` otherwise.
 - Softmax, LogSoftmax and Hardmax (``one_hot(argmax)``) work along one axis; before opset 13 the
-  input is first reshaped to ONNX's 2-D coercion around the axis. The axis arithmetic is ONNX's,
-  shared with the reference: what is certified is TensorFlow's kernels.
+  input is first reshaped to ONNX's 2-D coercion around the axis (the default axis is 1 before
+  opset 13 and -1 from opset 13, as the schemas say).
+
+Attribute defaults are the ONNX schemas' (``onnx.defs.get_schema(op).attributes``), written here as
+keyword defaults and read as float32 (``attributes``), not taken from the reference.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reference import activations as act
+from conformance.backends.tensorflow.attributes import float32_attribute
+
+# tf.nn.selu's hard-coded (float64) constants: https://www.tensorflow.org/api_docs/python/tf/nn/selu
+TF_SELU_ALPHA = 1.6732632423543772848170429916717
+TF_SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _constant(tf, value, like):
@@ -31,35 +38,38 @@ def relu(tf, X):
     return tf.nn.relu(X)
 
 
-def leaky_relu(tf, X, *, alpha=None):
-    return tf.nn.leaky_relu(X, alpha=act.leaky_relu_alpha(alpha))
+def leaky_relu(tf, X, *, alpha=0.01):
+    return tf.nn.leaky_relu(X, alpha=float32_attribute(alpha))
 
 
 def prelu(tf, X, slope, *, opset):
-    slope = tf.constant(act.prelu_slope(X.shape, slope.numpy(), opset))
+    # From opset 7 the slope broadcasts unidirectionally to X, which TensorFlow's broadcasting does;
+    # before, a 1-D slope of several values holds one per channel (axis 1).
+    if opset < 7 and len(slope.shape) == 1 and slope.shape[0] > 1 and len(X.shape) >= 2:
+        slope = tf.reshape(slope, [1, -1] + [1] * (len(X.shape) - 2))
     return tf.nn.relu(X) - slope * tf.nn.relu(-X)
 
 
-def elu(tf, X, *, alpha=None):
-    alpha = act.elu_alpha(alpha)
+def elu(tf, X, *, alpha=1.0):
+    alpha = float32_attribute(alpha)
     y = tf.nn.elu(X)
     return y if alpha == 1 else tf.where(X > 0, y, _constant(tf, alpha, X) * y)
 
 
-def selu(tf, X, *, alpha=None, gamma=None):
-    alpha, gamma = act.selu_parameters(alpha, gamma)
+def selu(tf, X, *, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
+    alpha, gamma = float32_attribute(alpha), float32_attribute(gamma)
     dtype = X.dtype.as_numpy_dtype
 
     def same(a, b):
         return np.asarray(a).astype(dtype) == np.asarray(b).astype(dtype)
 
-    if same(alpha, act.TF_SELU_ALPHA) and same(gamma, act.TF_SELU_SCALE):
+    if same(alpha, TF_SELU_ALPHA) and same(gamma, TF_SELU_SCALE):
         return tf.nn.selu(X)
     return _constant(tf, gamma, X) * tf.where(X > 0, X, _constant(tf, alpha, X) * tf.nn.elu(X))
 
 
-def celu(tf, X, *, alpha=None):
-    alpha = _constant(tf, act.celu_alpha(alpha), X)
+def celu(tf, X, *, alpha=1.0):
+    alpha = _constant(tf, float32_attribute(alpha), X)
     zero = tf.zeros_like(X)
     return tf.maximum(zero, X) + tf.minimum(zero, alpha * tf.math.expm1(X / alpha))
 
@@ -68,8 +78,8 @@ def sigmoid(tf, X):
     return tf.math.sigmoid(X)
 
 
-def hard_sigmoid(tf, X, *, alpha=None, beta=None):
-    alpha, beta = act.hard_sigmoid_parameters(alpha, beta)
+def hard_sigmoid(tf, X, *, alpha=0.2, beta=0.5):
+    alpha, beta = float32_attribute(alpha), float32_attribute(beta)
     return tf.clip_by_value(_constant(tf, alpha, X) * X + _constant(tf, beta, X), 0, 1)
 
 
@@ -89,16 +99,18 @@ def softsign(tf, input):  # noqa: A002 - ONNX's name
     return tf.nn.softsign(input)
 
 
-def gelu(tf, X, *, approximate=None):
-    return tf.nn.gelu(X, approximate=act.gelu_uses_tanh(approximate))
+def gelu(tf, X, *, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"Gelu's approximate must be 'none' or 'tanh', not {approximate!r}")
+    return tf.nn.gelu(X, approximate=approximate == "tanh")
 
 
 def mish(tf, X):
     return X * tf.math.tanh(tf.math.softplus(X))
 
 
-def thresholded_relu(tf, X, *, alpha=None):
-    return X * tf.cast(X > _constant(tf, act.thresholded_relu_alpha(alpha), X), X.dtype)
+def thresholded_relu(tf, X, *, alpha=1.0):
+    return X * tf.cast(X > _constant(tf, float32_attribute(alpha), X), X.dtype)
 
 
 def clip(tf, input, min=None, max=None, *, opset):  # noqa: A002 - ONNX's names
@@ -117,7 +129,11 @@ def clip(tf, input, min=None, max=None, *, opset):  # noqa: A002 - ONNX's names
 def _along_axis(tf, X, axis, opset, apply):
     """``apply(x, axis)`` on one axis, or on the last axis of ONNX's 2-D coercion before opset 13."""
     rank = len(X.shape)
-    axis = act.normalized_axis(axis, rank, opset)
+    if axis is None:
+        axis = 1 if opset < 13 else -1
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis {axis} is out of range for an input of rank {rank} (accepted: [{-rank}, {rank - 1}])")
+    axis %= rank
     if opset >= 13:
         return apply(X, axis)
     shape = X.shape

@@ -1,21 +1,22 @@
 """Conv and ConvTranspose lowered to TensorFlow.
 
-- auto_pad SAME_UPPER becomes TensorFlow's ``"SAME"`` (the odd pixel at the end, as in TF);
-  SAME_LOWER has no TensorFlow equivalent and is Unsupported.
+- auto_pad SAME_UPPER becomes TensorFlow's ``"SAME"`` (the odd pixel at the end, as in TF).
+  TensorFlow has no SAME_LOWER: its pads (the odd pixel at the beginning) are computed here
+  (``geometry``) and applied as explicit pads.
 - Explicit pads use TensorFlow's explicit padding for 2-D convolutions and ``tf.pad`` otherwise.
 - Convolutions use ``tf.nn.conv1d`` / ``conv2d`` / ``conv3d``. group > 1 uses ``depthwise_conv2d``
   where it applies, TensorFlow's native grouped Conv2D otherwise in 2-D, and one convolution per
   group in 1-D and 3-D.
-- ConvTranspose computes the full (VALID) transposed convolution and crops it to ONNX's pads,
-  except SAME_UPPER without output_padding, which uses TensorFlow's own ``"SAME"``. The crop
-  arithmetic is ONNX's, shared with the reference: what is certified is TensorFlow's kernels.
+- ConvTranspose computes the full (VALID) transposed convolution and crops it to ONNX's pads
+  (SAME_LOWER included), except SAME_UPPER without output_padding, which uses TensorFlow's own
+  ``"SAME"``. The crop is derived from the spec's equations in ``geometry``, not taken from the
+  reference, so that a mistake in either shows as a disagreement.
 """
 
 from __future__ import annotations
 
+from conformance.backends.tensorflow.geometry import conv_transpose_crop, dilated_kernel, forward_pads
 from conformance.errors import Unsupported
-from reference.conv import conv_transpose_pads
-from reference.windows import effective_kernel, explicit_pads
 
 
 def channels_last(tf, x):
@@ -44,13 +45,11 @@ def conv(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel
     rank = _spatial_rank(X)
     strides = list(strides or [1] * rank)
     dilations = list(dilations or [1] * rank)
-    if auto_pad == "SAME_LOWER":
-        raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
     depthwise = _is_depthwise(X, W, group, strides, dilations)
     x = channels_last(tf, X)
     padding = {"SAME_UPPER": "SAME", "VALID": "VALID"}.get(auto_pad)
-    if padding is None:
-        begins, ends = explicit_pads(pads, rank)
+    if padding is None:  # explicit pads, or SAME_LOWER's (TensorFlow has no SAME_LOWER)
+        begins, ends = forward_pads(X.shape[2:], W.shape[2:], strides, dilations, auto_pad, pads)
         if rank == 2 and not depthwise:
             padding = [[0, 0], *zip(begins, ends), [0, 0]]
         else:
@@ -96,13 +95,11 @@ def conv_transpose(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group
     strides = list(strides or [1] * rank)
     dilations = list(dilations or [1] * rank)
     output_padding = list(output_padding or [0] * rank)
-    if auto_pad == "SAME_LOWER":
-        raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
     N, input_shape, kernel = X.shape[0], list(X.shape[2:]), list(W.shape[2:])
     x = channels_last(tf, X)
     # ONNX kernels are (C, M/group, *k); tf.nn.conv_transpose wants (*k, M/group, C/group).
     w = tf.transpose(W, [*range(2, rank + 2), 1, 0])
-    full = [s * (i - 1) + effective_kernel(k, d) for i, k, s, d in zip(input_shape, kernel, strides, dilations)]
+    full = [s * (i - 1) + dilated_kernel(k, d) for i, k, s, d in zip(input_shape, kernel, strides, dilations)]
     native_same = auto_pad == "SAME_UPPER" and output_shape is None and not any(output_padding)
     target = [i * s for i, s in zip(input_shape, strides)] if native_same else full
 
@@ -122,8 +119,8 @@ def conv_transpose(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group
 
 def _crop(tf, y, input_shape, kernel, strides, dilations, output_padding, auto_pad, pads, output_shape):
     """ONNX's output window on the full transposed result (zeros beyond it: output_padding, negative pads)."""
-    begins, _, shape = conv_transpose_pads(input_shape, kernel, strides, dilations, output_padding,
-                                           auto_pad, pads, output_shape)
+    begins, shape = conv_transpose_crop(input_shape, kernel, strides, dilations, output_padding,
+                                        auto_pad, pads, output_shape)
     full = y.shape[1:-1]
     extend = [(max(0, -b), max(0, b + o - f)) for b, o, f in zip(begins, shape, full)]
     if any(before or after for before, after in extend):

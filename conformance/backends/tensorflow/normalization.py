@@ -20,10 +20,13 @@ included: they are read as float32 values (epsilon 1e-5 is 9.99999974737875e-06)
 
 from __future__ import annotations
 
+from conformance.backends.tensorflow.attributes import float32_attribute
 from conformance.errors import Unsupported
-from reference.normalization import MVN_EPSILON, batch_normalization_is_training, float32_attribute
 
 FUSED_DTYPES = ("float16", "float32")
+# MeanVarianceNormalization's function body adds ``Epsilon = Constant <value: tensor = float {1e-09}>``
+# to the standard deviation (onnx.defs.get_schema("MeanVarianceNormalization").function_body).
+MVN_EPSILON = float32_attribute(1e-9)
 
 
 def _channels_last_4d(tf, X):
@@ -40,7 +43,7 @@ def _channels_last_4d(tf, X):
 
 def batch_normalization(tf, X, scale, B, input_mean, input_var, *, epsilon=1e-5, momentum=0.9, training_mode=0,
                         spatial=1, is_test=0, consumed_inputs=None, opset=15, output_count=1):
-    training = batch_normalization_is_training(opset, training_mode, is_test, output_count)
+    training = _is_training(opset, training_mode, is_test, output_count)
     epsilon, momentum = float32_attribute(epsilon), float32_attribute(momentum)
     one_dimensional = len(X.shape) == 1
     if one_dimensional:
@@ -58,6 +61,17 @@ def batch_normalization(tf, X, scale, B, input_mean, input_var, *, epsilon=1e-5,
     if opset >= 14:
         return [Y, *statistics]
     return [Y, *statistics, *_saved_statistics(tf, X, spatial)]
+
+
+def _is_training(opset: int, training_mode: int, is_test: int, output_count: int) -> bool:
+    """Whether BatchNormalization trains, per its schemas: the training_mode attribute from opset 14;
+    opsets 7 to 13 say it by their outputs (Y only in inference; Y, mean, var, saved_mean, saved_var
+    in training); opsets 1 and 6 by is_test (default 0: training)."""
+    if opset >= 14:
+        return bool(training_mode)
+    if opset >= 7:
+        return output_count > 1
+    return not is_test
 
 
 def _fused_batch_norm(tf, X, scale, B, mean, var, epsilon, momentum, training):

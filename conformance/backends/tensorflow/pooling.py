@@ -2,23 +2,26 @@
 
 - MaxPool: ``tf.nn.max_pool`` (``tf.nn.pool`` with dilations, which TensorFlow allows with stride 1
   only). auto_pad SAME_UPPER becomes TensorFlow's own ``"SAME"`` (the odd pixel at the end, as in
-  TF); SAME_LOWER has no equivalent and is Unsupported. Explicit pads, and the end padding a
-  ceil-mode window reaches past, are ``-inf`` (the lowest integer for int8/uint8) added with
-  ``tf.pad``, then ``"VALID"``: padding never wins a maximum. The Indices output comes from
-  ``tf.nn.max_pool_with_argmax`` (2-D, NHWC, no dilations), whose flat NHWC index of the padded
-  input is translated to ONNX's NCHW index of X (row- or column-major per storage_order).
-- AveragePool: ``tf.nn.avg_pool`` (``tf.nn.pool`` with dilations). TensorFlow leaves SAME padding
-  out of the divisor, which is ONNX's count_include_pad=0 when the pads are TensorFlow's SAME pads;
-  with count_include_pad=1, explicit zeros (``tf.pad``) and ``"VALID"``. Other cases (padding left
-  out of the count that is not SAME's, ceil-mode windows that overhang the padding, whose divisor
-  TensorFlow cannot express) are Unsupported.
+  TF). Explicit pads, SAME_LOWER's pads (TensorFlow has no SAME_LOWER), SAME_UPPER's with
+  dilations, and the end padding a ceil-mode window reaches past, are ``-inf`` (the lowest
+  integer for int8/uint8) added with ``tf.pad``, then ``"VALID"``: padding never wins a maximum.
+  The Indices output comes from ``tf.nn.max_pool_with_argmax`` (2-D, NHWC, no dilations), whose
+  flat NHWC index of the padded input is translated to ONNX's NCHW index of X (row- or
+  column-major per storage_order).
+- AveragePool: ``tf.nn.avg_pool`` (``tf.nn.pool`` with dilations). TensorFlow leaves its SAME
+  padding out of the divisor, which is ONNX's count_include_pad=0 under SAME_UPPER without
+  dilations. Elsewhere the input is padded with zeros (``tf.pad``) and pooled ``"VALID"``; where
+  a window's divisor is not the kernel's size (padding left out of the count, or a ceil-mode window
+  reaching past the end padding) the average is rescaled by the same pooling of a mask that is 1
+  where a tap counts: ``avg(x) / avg(mask) = (sum / k) / (count / k) = sum / count``.
 - LpPool: TensorFlow has none; it is composed as ``(k * avg_pool(|x|^p))^(1/p)`` over zero padding
   (padding counts as zero in the sum, so any ONNX padding, SAME_LOWER included, is a ``tf.pad``).
 - GlobalAveragePool, GlobalMaxPool: ``tf.reduce_mean`` / ``tf.reduce_max`` over the spatial axes.
 
-The padding arithmetic is ONNX's, shared with the reference (``reference.pooling.pool_geometry``):
-what is certified is TensorFlow's kernels, not a re-derivation of the geometry. TensorFlow's 3-D
-pooling kernels take float32 only (float16 has no CPU kernel, float64 none at all): Unsupported.
+The padding arithmetic is ONNX's, derived again from the spec text in ``geometry`` (not the
+reference's): a mistake in either shows as a disagreement. TensorFlow's 3-D pooling kernels take
+float32 only (float16 has no CPU kernel, float64 none at all): a 3-D MaxPool of float16, int8 or
+uint8 runs in float32 (exact both ways), the other 3-D cases are Unsupported.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.backends.tensorflow.conv import channels_first, channels_last
+from conformance.backends.tensorflow.geometry import pool_windows
 from conformance.errors import Unsupported
-from reference.pooling import pool_geometry
-from reference.windows import effective_kernel, window_pads
+
+EXACT_IN_FLOAT32 = ("float16", "int8", "uint8")  # every value is a float32, so a cast there and back is exact
 
 
 def _check_rank(X, dtype_name: str) -> int:
@@ -41,11 +45,13 @@ def _check_rank(X, dtype_name: str) -> int:
 
 
 def _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode):
-    """ONNX's windows: kernel, strides, dilations, begin pads, end pads (overhang included), output."""
-    kernel, strides, dilations, begins, ends, output = pool_geometry(
-        list(X.shape[2:]), kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
-    reach = [(o - 1) * s + effective_kernel(k, d) for o, s, k, d in zip(output, strides, kernel, dilations)]
-    overhang = [max(0, r - (n + b + e)) for r, n, b, e in zip(reach, X.shape[2:], begins, ends)]
+    """ONNX's windows: kernel, strides, dilations, begin pads, end pads, overhang, output (see ``geometry``)."""
+    rank = len(X.shape) - 2
+    kernel = [int(k) for k in kernel_shape]
+    strides = [int(s) for s in strides or [1] * rank]
+    dilations = [int(d) for d in dilations or [1] * rank]
+    begins, ends, overhang, output = pool_windows(list(X.shape[2:]), kernel, strides, dilations, auto_pad, pads,
+                                                  ceil_mode)
     return kernel, strides, dilations, begins, ends, overhang, output
 
 
@@ -76,9 +82,13 @@ def max_pool(tf, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_sh
         return max_pool_with_indices(tf, X, auto_pad=auto_pad, ceil_mode=ceil_mode, dilations=dilations,
                                      kernel_shape=kernel_shape, pads=pads, storage_order=storage_order, strides=strides)
     dtype_name = X.dtype.name
+    if len(X.shape) == 5 and dtype_name in EXACT_IN_FLOAT32:
+        # TensorFlow's 3-D pooling kernels take float32 only. These dtypes go to float32 and back
+        # exactly, and a maximum selects an element without rounding: the result is the same.
+        y = max_pool(tf, tf.cast(X, tf.float32), auto_pad=auto_pad, ceil_mode=ceil_mode, dilations=dilations,
+                     kernel_shape=kernel_shape, pads=pads, strides=strides)
+        return tf.cast(y, X.dtype)
     _check_rank(X, dtype_name)
-    if auto_pad == "SAME_LOWER":
-        raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
     kernel, strides, dilations, begins, ends, overhang, output = _geometry(
         X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
     x = channels_last(tf, X)
@@ -96,8 +106,6 @@ def max_pool_with_indices(tf, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=No
     rank = len(X.shape) - 2
     if rank not in (1, 2):
         raise Unsupported("tf.nn.max_pool_with_argmax pools over 2 spatial axes only (1-D goes through 2-D)")
-    if auto_pad == "SAME_LOWER":
-        raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
     kernel, strides, dilations, begins, ends, overhang, output = _geometry(
         X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
     if max(dilations) > 1:
@@ -135,25 +143,24 @@ def max_pool_with_indices(tf, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=No
 def average_pool(tf, X, *, auto_pad="NOTSET", ceil_mode=0, count_include_pad=0, dilations=None, kernel_shape=None,
                  pads=None, strides=None):
     _check_rank(X, X.dtype.name)
-    if auto_pad == "SAME_LOWER":
-        raise Unsupported("TensorFlow's SAME padding puts the odd pixel at the end; it has no SAME_LOWER")
     kernel, strides, dilations, begins, ends, overhang, output = _geometry(
         X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode)
-    if any(overhang):
-        raise Unsupported("a ceil-mode window overhangs the padding; TensorFlow cannot divide by its partial count")
-    padded = any(begins) or any(ends)
-    same_begins, same_ends = window_pads(list(X.shape[2:]), kernel, strides, dilations, "SAME_UPPER", None)
     x = channels_last(tf, X)
-    if not padded:
-        padding = "VALID"
-    elif not count_include_pad and (begins, ends) == (same_begins, same_ends) and max(dilations) == 1:
-        padding = "SAME"  # TensorFlow leaves its SAME padding out of the divisor
-    elif count_include_pad:
-        x = tf.pad(x, [[0, 0], *zip(begins, ends), [0, 0]])
-        padding = "VALID"
-    else:
-        raise Unsupported("TensorFlow leaves padding out of an average only as its own SAME padding")
-    return channels_first(tf, _pool(tf, x, kernel, strides, dilations, padding, "AVG"))
+    padded = any(begins) or any(ends)
+    if padded and not count_include_pad and auto_pad == "SAME_UPPER" and max(dilations) == 1:
+        # TensorFlow's own SAME: its pads are SAME_UPPER's, and it leaves them out of the divisor.
+        return channels_first(tf, _pool(tf, x, kernel, strides, dilations, "SAME", "AVG"))
+    widths = [[0, 0], *zip(begins, [e + h for e, h in zip(ends, overhang)]), [0, 0]]
+    y = _pool(tf, tf.pad(x, widths), kernel, strides, dilations, "VALID", "AVG")
+    if any(overhang) or (padded and not count_include_pad):
+        # avg_pool divided every window's sum by k; the mask's average is (taps that count) / k.
+        # The mask is 1 on the input, 1 or 0 on the pads (count_include_pad), 0 on the overhang.
+        shape = [1, *X.shape[2:], 1]
+        counted = tf.pad(tf.ones(shape, x.dtype), [[0, 0], *zip(begins, ends), [0, 0]],
+                         constant_values=1 if count_include_pad else 0)
+        mask = tf.pad(counted, [[0, 0], *((0, h) for h in overhang), [0, 0]])
+        y = y / _pool(tf, mask, kernel, strides, dilations, "VALID", "AVG")
+    return channels_first(tf, y)
 
 
 def lp_pool(tf, X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kernel_shape=None, p=2, pads=None,

@@ -23,20 +23,63 @@ scale differs from TensorFlow's). Then:
 pytorch_half_pixel and half_pixel_symmetric are half_pixel where they coincide (more than one
 output; ``in * scale`` an integer). TensorFlow's kernels return float32 for float16 and float64
 inputs (nearest keeps the dtype); the lowering casts back to X's dtype. Anything else is
-Unsupported, with the reason.
+Unsupported, with the reason. The output sizes and scales are read from the Resize spec's text
+(``_resized_axes``), not from the reference.
 """
 
 from __future__ import annotations
+
+import math
+from typing import NamedTuple
 
 import numpy as np
 
 from conformance.backends.tensorflow.conv import channels_first, channels_last
 from conformance.errors import Unsupported
-from reference.resize import resize_plan
 
 
-def _numpy(tensor):
-    return None if tensor is None else np.asarray(tensor)
+class _Resized(NamedTuple):
+    """One resized axis: its output size, ONNX's scale, ``in * scale`` (the spec's output_width) and the roi."""
+
+    size_out: int
+    scale: float
+    length_resized: float
+    roi_start: float
+    roi_end: float
+
+
+def _given(tensor) -> np.ndarray | None:
+    """An optional input, None when omitted or empty (opsets 11 and 13 pass an empty scales with sizes)."""
+    return None if tensor is None or int(np.size(tensor)) == 0 else np.asarray(tensor, dtype=np.float64)
+
+
+def _resized_axes(shape, roi, scales, sizes, axes, keep_aspect_ratio_policy) -> dict[int, _Resized]:
+    """The resized axes of a Resize node, as its spec computes them.
+
+    ``scales``: ``out = floor(in * scale)``. ``sizes``: ``out = sizes[i]`` under "stretch"; under
+    "not_larger" / "not_smaller" one scale for every axis, the min / max of ``sizes[i] / in``, and
+    ``out = round_int(scale * in)`` (halves rounded up). ``roi`` is ``[starts..., ends...]`` over
+    ``axes`` (every axis when absent; negative axes count from the back).
+    """
+    rank = len(shape)
+    axes = [int(a) % rank for a in (range(rank) if axes is None else axes)]
+    roi, scales, sizes = _given(roi), _given(scales), _given(sizes)
+    starts = [0.0] * len(axes) if roi is None else [float(v) for v in roi[:len(axes)]]
+    ends = [1.0] * len(axes) if roi is None else [float(v) for v in roi[len(axes):]]
+    sizes_in = [int(shape[a]) for a in axes]
+    if scales is not None:
+        factors = [float(s) for s in scales]
+        sizes_out = [math.floor(n * s) for n, s in zip(sizes_in, factors)]
+    elif keep_aspect_ratio_policy == "stretch":
+        sizes_out = [int(s) for s in sizes]
+        factors = [o / n for o, n in zip(sizes_out, sizes_in)]
+    else:
+        ratios = [float(s) / n for s, n in zip(sizes, sizes_in)]
+        common = min(ratios) if keep_aspect_ratio_policy == "not_larger" else max(ratios)
+        factors = [common] * len(axes)
+        sizes_out = [math.floor(common * n + 0.5) for n in sizes_in]
+    return {a: _Resized(o, f, n * f, start, end)
+            for a, n, o, f, start, end in zip(axes, sizes_in, sizes_out, factors, starts, ends)}
 
 
 def resize(tf, X, roi=None, scales=None, sizes=None, *, antialias=0, axes=None,
@@ -45,8 +88,7 @@ def resize(tf, X, roi=None, scales=None, sizes=None, *, antialias=0, axes=None,
            nearest_mode="round_prefer_floor"):
     if len(X.shape) != 4:
         raise Unsupported(f"TensorFlow resizes 4-D NHWC images, not rank {len(X.shape)}")
-    plans = resize_plan(list(X.shape), _numpy(roi), _numpy(scales), _numpy(sizes), axes, keep_aspect_ratio_policy)
-    by_axis = {p.axis: p for p in plans}
+    by_axis = _resized_axes(list(X.shape), roi, scales, sizes, axes, keep_aspect_ratio_policy)
     for axis in (0, 1):
         if axis in by_axis and (by_axis[axis].size_out != X.shape[axis] or by_axis[axis].scale != 1.0):
             raise Unsupported("TensorFlow resizes the spatial axes only (N and C must keep scale 1)")

@@ -3,6 +3,8 @@
 Each family module defines a table (``OPERATORS`` in ``reference``, ``DECLARATIONS`` in
 ``conformance.ops``, ``LOWERINGS`` in the TensorFlow backend); a ``FamilyRegistry`` imports the
 package's modules on first use and merges their tables, refusing an operator defined twice.
+It lives outside ``reference`` so that the backends under test can use it without importing the
+oracle, and imports the standard library only, so that the reference can use it too.
 """
 
 from __future__ import annotations
