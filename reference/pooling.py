@@ -214,8 +214,8 @@ def pool_geometry(
     output = []
     for size, k, s, d, b, e in zip(input_shape, kernel, strides, dilations, begins, ends):
         span = size + b + e - effective_kernel(k, d)
-        if truncating:
-            count = math.ceil(span / s + 1) if ceil else int(span / s + 1)
+        if truncating:  # C's integer division truncates a negative span towards zero (onnxruntime 1.32)
+            count = math.ceil(span / s) + 1 if ceil else _trunc_div(span, s) + 1
             if count < 0:
                 raise ValueError(f"a negative output extent ({count})")
         elif span < 0:
