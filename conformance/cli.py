@@ -442,12 +442,13 @@ def cmd_divergences(args) -> int:
     if args.json:
         _print_json(rows)
         return EXIT_OK
-    table = _table("id", "op", "region", "looks like", *(("share", "backend's share") if args.coverage else ()))
+    table = _table("op", "region", "looks like", *(("share", "backend's share") if args.coverage else ()))
+    table.add_column("id", no_wrap=True)  # an id is what a user copies: whole, never wrapped
     for r in rows:
         region = ", ".join(f"{k}={v}" for k, v in r["when"].items()) or ("whole cell" if r["status"] == "inconclusive" else "every case")
         shares_text = [f"{r['share']:.0%}", f"{r['backend_share']:.0%}"] if r["share"] is not None else ["-", "-"]
-        table.add_row(*map(_plain, (r["id"], r["op"], region, r["looks_like"] or r["status"],
-                                    *(shares_text if args.coverage else ()))))
+        table.add_row(*map(_plain, (r["op"], region, r["looks_like"] or r["status"],
+                                    *(shares_text if args.coverage else ()), r["id"])))
     _console().print(table)
     return EXIT_OK
 

@@ -25,14 +25,6 @@ reason = "this plug-in computes true convolution"
 link = "https://example.org/flip"
 
 [[divergence]]
-id = "nothing-judged-by-design"
-backend = "planted-flipped-kernel"
-op = "Conv"
-status = "inconclusive"
-reason = "every case is flipped by design, so none is judged"
-link = "https://example.org/flip"
-
-[[divergence]]
 id = "fixed-upstream"
 backend = "reference"
 op = "Conv"
@@ -77,11 +69,10 @@ def test_known_divergences_are_strict_expected_failures(suite, tmp_path):
     manifest.write_text(MANIFEST)
     result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
                  "--known-divergences", str(manifest), "-rxX", "--conformance-failures", str(tmp_path / "f"))
-    # The flip is known everywhere, so nothing is judged on the plug-in: inconclusive, accepted by
-    # the manifest (a skip that says so); its probe reproduces (xfail); the reference never
+    # The flip is known, so test_conv passes for the plug-in (judged where a flip changes nothing,
+    # excused where it looks like a flip); its probe reproduces (xfail); the reference never
     # disagreed in 2-D, so that entry is an unexpected pass, a failure.
-    result.assert_outcomes(passed=1, skipped=1, xfailed=1, failed=1)
-    result.stdout.fnmatch_lines(["*inconclusive, accepted: only 0 examples judged*nothing-judged-by-design*"])
+    result.assert_outcomes(passed=2, xfailed=1, failed=1)
     result.stdout.fnmatch_lines(["*XPASS(strict)*used to disagree in 2-D*"])
     result.stdout.fnmatch_lines(["*XFAIL*flipped-by-design*"])
 
@@ -101,8 +92,43 @@ def test_a_default_backend_that_is_unavailable_fails_as_inconclusive(suite, monk
     monkeypatch.setitem(backends.BUILT_INS, "ghost", backends.BuiltIn("ghost", "ghost_pkg_xyz:B", ("ghost_pkg_xyz",)))
     monkeypatch.setattr(backends, "DEFAULT_BUILT_INS", ("reference", "ghost"))
     result = run(suite, "-k", "test_conv")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, errors=1)  # the backend fixture fails: an error at set-up
     result.stdout.fnmatch_lines(["*inconclusive: default backend ghost is unavailable*install it, or name*"])
+
+
+THIN_MANIFEST = '''
+[[divergence]]
+id = "nan-everywhere"
+backend = "planted-all-nan"
+op = "Conv"
+status = "disagree"
+message = "differ in NAN"
+reason = "this plug-in returns NaN by design"
+link = "https://example.org/nan"
+{acceptance}'''
+ACCEPTANCE = '''
+[[divergence]]
+id = "nothing-judged-by-design"
+backend = "planted-all-nan"
+op = "Conv"
+status = "inconclusive"
+reason = "every case is excused, so none is judged"
+link = "https://example.org/nan"
+'''
+
+
+@pytest.mark.parametrize("accepted", [False, True])
+def test_an_inconclusive_cell_fails_unless_the_manifest_accepts_it(suite, tmp_path, accepted):
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(THIN_MANIFEST.format(acceptance=ACCEPTANCE if accepted else ""))
+    result = run(suite, "--backend", "tests.test_divergences:AllNaN", "--known-divergences", str(manifest),
+                 "-k", "test_conv", "-rs", "--conformance-failures", str(tmp_path / "f"))
+    if accepted:
+        result.assert_outcomes(skipped=1)
+        result.stdout.fnmatch_lines(["*inconclusive, accepted: only 0 examples judged*nothing-judged-by-design*"])
+    else:
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*planted-all-nan planted: inconclusive (0 judged of*"])
 
 
 def test_a_family_module_certifies_every_operator_it_lists(pytester: pytest.Pytester):
@@ -125,16 +151,15 @@ def test_conformance_report_writes_the_report_the_cli_writes(suite, tmp_path):
     from conformance.report import load_report, without_timing
 
     manifest = tmp_path / "manifest.toml"
-    manifest.write_text("[[divergence]]".join(MANIFEST.split("[[divergence]]")[:3]))  # the plug-in's two entries
+    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""]))  # flipped-by-design only
     out = tmp_path / "report"
     result = run(suite, "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
                  "--known-divergences", str(manifest), "--conformance-report", str(out))
-    result.assert_outcomes(passed=1, skipped=1, xfailed=1)
+    result.assert_outcomes(passed=2, xfailed=1)
     result.stdout.fnmatch_lines([f"conformance report: {out / 'parity.json'}, {out / 'parity.md'}, {out / 'parity.html'}"])
     from_pytest = load_report(out / "parity.json")  # validated against the schema
     assert [(r["op"], r["backend"], r["status"]) for r in from_pytest["results"]] == [
-        ("Conv", "reference", "agree"), ("Conv", "planted-flipped-kernel", "inconclusive")]
-    assert from_pytest["results"][1]["accepted"].startswith("nothing-judged-by-design")
+        ("Conv", "reference", "agree"), ("Conv", "planted-flipped-kernel", "known_divergence")]
     assert from_pytest["environment"]["profile"] == "ci"
 
     status = main(["report", "--ops", "Conv", "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
@@ -191,11 +216,11 @@ def test_an_entry_for_another_environment_is_skipped_not_an_unexpected_pass(suit
 
 def test_an_entry_is_probed_on_every_selected_backend_it_names(suite, tmp_path):
     manifest = tmp_path / "manifest.toml"
-    manifest.write_text("[[divergence]]".join(MANIFEST.split("[[divergence]]")[:3])
+    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""])
                         .replace('backend = "planted-flipped-kernel"', 'backend = "configurable"'))
     result = run(suite, "--backend", "tests.test_backends:Configurable[mode=exact]",
                  "--backend", "tests.test_backends:Configurable[mode=fast]", "--known-divergences", str(manifest),
                  "-v", "--conformance-failures", str(tmp_path / "f"))
-    result.assert_outcomes(skipped=2, xfailed=2)  # nothing judged (accepted), each probe reproduces
+    result.assert_outcomes(passed=2, xfailed=2)
     result.stdout.fnmatch_lines(["*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=exact?? XFAIL*",
                                  "*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=fast?? XFAIL*"])
