@@ -38,11 +38,12 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, reporting, settings
 from hypothesis import errors as hypothesis_errors
 from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
 
 from conformance.backends import Backend, spec_of
 from conformance.case import Case, save_case
 from conformance.compare import Verdict
-from conformance.diagnosis import diagnose_all, disambiguate, explains
+from conformance.diagnosis import Example, diagnose_all, disambiguate, explains, region_pins
 from conformance.divergences import KnownDivergence
 from conformance.environment import execution_facts
 from conformance.errors import Unsupported
@@ -240,7 +241,8 @@ def certify(
     result.corners = {c: corners[c] for c in declaration.corners}
     if isinstance(failure, _Failure):
         result.status = failure.outcome.status
-        result.counterexample = _counterexample(declaration, backend, failure, failures_dir, replay_hint)
+        result.counterexample = _counterexample(declaration, backend, failure, failures_dir, replay_hint,
+                                                search_around=regions)
         result.diagnosis = result.counterexample.diagnosis
         result.message = failure.outcome.message
     elif isinstance(failure, str):
@@ -380,14 +382,13 @@ def _search(strategy, check, settings_: settings, seed: int | None, label: str) 
     return None
 
 
-def _counterexample(declaration, backend, failure: _Failure, failures_dir, replay_hint, suffix: str = "") -> Counterexample:
+def _counterexample(declaration, backend, failure: _Failure, failures_dir, replay_hint, suffix: str = "",
+                    search_around: Sequence[KnownDivergence] | None = None) -> Counterexample:
+    """The failure as shown and saved, with its diagnosis (``_diagnosis``; ``search_around``: the
+    divergences excused in the search, whose cases the search around the failure leaves out, or
+    None for no such search, as for a divergence's witness)."""
     case, outcome = failure.case, failure.outcome
-    diagnosis = []
-    if outcome.status == "disagree":
-        examples = [(case, outcome.outputs)] + [(c, o.outputs) for c, o in failure.earlier if c is not case]
-        diagnosis = diagnose_all(declaration, examples)
-        if len(diagnosis) > 1:
-            diagnosis = _disambiguated(declaration, backend, diagnosis)
+    diagnosis = _diagnosis(declaration, backend, failure, search_around)
     verdict = outcome.verdict
     example = Counterexample(
         case=case.summary(),
@@ -409,22 +410,86 @@ def _counterexample(declaration, backend, failure: _Failure, failures_dir, repla
     return example
 
 
-DISAMBIGUATION_DRAWS = 300  # cases drawn to tell candidate diagnoses apart (only the telling ones run)
+# After the first failure, cases drawn around the failing ones (``region_pins``) run on the backend,
+# and the disagreements a known divergence does not excuse, up to a limit, join the
+# failing examples the diagnosis must explain. Most cases around a failure fail too, so few draws
+# suffice; drawing is most of the cost.
+AROUND_DRAWS, AROUND_FAILURES = 40, 6
+# Cases drawn to tell candidate diagnoses apart, around the failures and anywhere (only the telling ones run).
+DISAMBIGUATION_DRAWS_AROUND, DISAMBIGUATION_DRAWS = 200, 300
 
 
-def _disambiguated(declaration: OpDeclaration, backend: Backend, candidates: list[str]) -> list[str]:
-    """The candidates left once cases that tell them apart have run on the backend (``disambiguate``)."""
+def _diagnosis(declaration: OpDeclaration, backend: Backend, failure: _Failure,
+               search_around: Sequence[KnownDivergence] | None) -> list[str]:
+    """The candidates that explain every failing example met, told apart where several do.
+
+    The examples: the shrunk failure, the failures before it, and the disagreements found by a
+    search around them. A shrunk case often fits several conventions by accident (zeros, a kernel
+    of two taps), and an error or a failure without outputs cannot be diagnosed at all; the
+    disagreements near it can, since they keep the attributes that made it fail.
+    """
+    failing = [(failure.case, failure.outcome)] + [(c, o) for c, o in failure.earlier if c is not failure.case]
+    anchors = [case for case, _ in failing]
+    excused = search_around or ()
+
+    def disagreements() -> list[Example]:
+        return [(c, o.outputs) for c, o in failing if o.status == "disagree" and o.outputs is not None]
+
+    def run_until_enough(cases: Iterable[Case]) -> None:
+        met = 0
+        for case in cases:
+            if met >= AROUND_FAILURES:
+                return
+            inside = [d for d in excused if d.matches(declaration.features(case))]
+            outcome = run_example(declaration, backend, case)
+            if outcome.status == "disagree" and not excused_by(inside, declaration, case, outcome):
+                failing.append((case, outcome))
+                met += 1
+
+    if search_around is not None:
+        run_until_enough(_around(declaration, anchors, AROUND_DRAWS, "around"))
+        if not disagreements():  # only errors so far: disagreements anywhere, as the search would meet them
+            run_until_enough(drawn_cases(declaration.cases(), AROUND_DRAWS, f"{declaration.op_type} after an error"))
+    examples = disagreements()
+    if not examples:
+        return []
+    diagnosis = diagnose_all(declaration, examples)
+    if len(diagnosis) > 1:
+        # Cases around the failures first: they keep what made them fail and vary what tells conventions apart.
+        drawn = (_around(declaration, anchors, DISAMBIGUATION_DRAWS_AROUND, "disambiguation around")
+                 + drawn_cases(declaration.cases(), DISAMBIGUATION_DRAWS, f"{declaration.op_type} disambiguation"))
+        diagnosis = _disambiguated(declaration, backend, diagnosis, drawn, excused)
+    return diagnosis
+
+
+def _around(declaration: OpDeclaration, anchors: Sequence[Case], count: int, label: str) -> list[Case]:
+    """``count`` cases drawn from the regions around ``anchors`` (``region_pins``)."""
+    pins = [p for anchor in anchors for p in region_pins(anchor)]
+    return drawn_cases(st.sampled_from(pins).flatmap(lambda chosen: declaration.cases(pins=chosen)), count,
+                  f"{declaration.op_type} {label}")
+
+
+def drawn_cases(strategy, count: int, label: str) -> list[Case]:
+    """``count`` cases drawn from ``strategy`` (generation only, derandomized from ``label``)."""
     drawn: list[Case] = []
 
     def collect(case: Case) -> None:
         drawn.append(case)
 
-    _search(declaration.cases(), collect, settings(max_examples=DISAMBIGUATION_DRAWS, derandomize=True, database=None,
-                                                   deadline=None, phases=[Phase.generate],
-                                                   suppress_health_check=list(HealthCheck)),
-            None, label=f"{declaration.op_type} disambiguation")
+    _search(strategy, collect, settings(max_examples=count, derandomize=True, database=None, deadline=None,
+                                        phases=[Phase.generate], suppress_health_check=list(HealthCheck)),
+            None, label=label)
+    return drawn
+
+
+def _disambiguated(declaration: OpDeclaration, backend: Backend, candidates: list[str], drawn: Sequence[Case],
+                   excused: Sequence[KnownDivergence]) -> list[str]:
+    """The candidates left once cases of ``drawn`` that tell them apart have run on the backend
+    (``disambiguate``); cases inside an excused divergence tell nothing about the candidates."""
 
     def run(case: Case) -> Sequence[np.ndarray] | None:
+        if any(d.matches(declaration.features(case)) for d in excused):
+            return None
         try:
             outputs = backend.run(case.model, case.feeds)
         except Exception:  # noqa: BLE001 - a case the backend cannot run tells nothing here

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from hypothesis import HealthCheck, Phase, settings
-
-from conformance.case import Case
+from conformance.certify import drawn_cases
 from conformance.divergences import KnownDivergence
 from conformance.ops import get_declaration
 
@@ -39,21 +37,6 @@ class Coverage:
         return self.backend_inside / self.draws if self.draws else 0.0
 
 
-def drawn_cases(op_type: str, draws: int) -> list[Case]:
-    """``draws`` cases of the operator, as a derandomized search draws them (no backend runs)."""
-    from conformance.certify import _search
-
-    cases: list[Case] = []
-
-    def keep(case: Case) -> None:
-        cases.append(case)
-
-    budget = settings(max_examples=draws, derandomize=True, database=None, deadline=None,
-                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    _search(get_declaration(op_type).cases(), keep, budget, None, label=f"{op_type} coverage")
-    return cases
-
-
 def coverage(entries: Sequence[KnownDivergence], draws: int = DEFAULT_COVERAGE_DRAWS) -> list[Coverage]:
     """Each region entry's share of ``draws`` drawn cases of its operator (entries of undeclared
     operators are left out)."""
@@ -63,7 +46,7 @@ def coverage(entries: Sequence[KnownDivergence], draws: int = DEFAULT_COVERAGE_D
     results = []
     for op in dict.fromkeys(e.op for e in regions):
         declaration = get_declaration(op)
-        features = [declaration.features(case) for case in drawn_cases(op, draws)]
+        features = [declaration.features(case) for case in drawn_cases(declaration.cases(), draws, f"{op} coverage")]
         of_op = [e for e in regions if e.op == op]
         inside = {e.id: [e.matches(f) for f in features] for e in of_op}
         for entry in of_op:

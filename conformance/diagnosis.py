@@ -9,8 +9,13 @@ bound, exactly as the spec's output would have to.
 
 A minimal counterexample is often ambiguous (on a two-tap kernel, a flipped kernel and swapped
 padding can give the same numbers), so ``diagnose_all`` keeps only the candidates that explain
-every failing example the search met, and when several still do, ``disambiguate`` looks for cases
-on which they predict different outputs and keeps those that explain the backend's output there.
+every failing example met (the shrunk one, those before it, and those of a search of the region
+around them, ``region_pins``), and when several still do, ``disambiguate`` looks for cases on
+which they predict different outputs and keeps those that explain the backend's output there.
+
+A wrong output shape is diagnosed like wrong values: a candidate explains it when its reference
+predicts the backend's shapes, and its values within its bounds (``ceil_mode_ignored``: one output
+fewer on an axis).
 """
 
 from __future__ import annotations
@@ -74,22 +79,45 @@ def explains(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarra
 
 def diagnose(declaration: OpDeclaration, case: Case, outputs: Sequence[np.ndarray], max_combination: int = 2) -> list[str]:
     """The candidates that explain ``outputs``: single variants, else pairs, else operand precisions."""
+    return diagnose_all(declaration, [(case, outputs)], max_combination)
+
+
+def diagnose_all(declaration: OpDeclaration, examples: Sequence[Example], max_combination: int = 2) -> list[str]:
+    """The candidates that explain every example: single variants, else pairs, else operand precisions.
+
+    The smallest kind that explains them all is named, over all the examples at once: a backend
+    with two bugs, one of which shows on the first example only, is named by the pair, where
+    filtering the first example's single candidates by the others would leave nothing.
+    """
+    def everywhere(candidate: str) -> bool:
+        return all(explains(declaration, case, outputs, candidate) for case, outputs in examples)
+
     names = list(declaration.variants)
     for size in range(1, max_combination + 1):
-        found = ["+".join(c) for c in itertools.combinations(names, size)
-                 if explains(declaration, case, outputs, "+".join(c))]
+        found = [candidate for candidate in map("+".join, itertools.combinations(names, size)) if everywhere(candidate)]
         if found:
             return found
-    return [name for name in OPERAND_PRECISIONS if explains(declaration, case, outputs, name)]
+    return [name for name in OPERAND_PRECISIONS if everywhere(name)]
 
 
-def diagnose_all(declaration: OpDeclaration, examples: Sequence[Example]) -> list[str]:
-    """The candidates that explain the first example and every other one."""
-    (case, outputs), *others = examples
-    found = diagnose(declaration, case, outputs)
-    for other_case, other_outputs in others:
-        found = [name for name in found if explains(declaration, other_case, other_outputs, name)]
-    return found
+def region_pins(case: Case) -> list[dict[str, list]]:
+    """Pins (``OpDeclaration.cases(pins=...)``) that aim a search at the region around ``case``.
+
+    One pin set per prefix of ``case``'s labelled draws, in the order they were drawn: the prefix
+    pinned to ``case``'s values, the rest drawn afresh. The seeds of its values are never pinned,
+    so the longest prefix keeps the whole call and draws new data, and shorter ones vary more of
+    it. A prefix is always a call the strategy could draw (each draw depends only on earlier
+    ones), and a bug that shows on ``case`` shows on most cases that keep its attributes, while
+    they vary what tells conventions apart (values, shapes, the other attributes). Values are
+    wrapped in a list: a pin that is a list is a set of choices.
+    """
+    labels = list(case.draws)
+    sets = ({label: [case.draws[label]] for label in labels[:cut] if not label.endswith(".seed")}
+            for cut in range(len(labels), -1, -1))
+    unique: dict[str, dict[str, list]] = {}
+    for pins in sets:
+        unique.setdefault(repr(sorted(pins.items())), pins)
+    return list(unique.values())
 
 
 def prediction(declaration: OpDeclaration, case: Case, candidate: str) -> list[np.ndarray] | None:
@@ -107,7 +135,7 @@ def prediction(declaration: OpDeclaration, case: Case, candidate: str) -> list[n
 
 
 def disambiguate(declaration: OpDeclaration, candidates: Sequence[str], cases: Iterable[Case],
-                 run: Callable[[Case], Sequence[np.ndarray] | None], runs: int = 20) -> list[str]:
+                 run: Callable[[Case], Sequence[np.ndarray] | None], runs: int = 40) -> list[str]:
     """Narrow ``candidates`` on ``cases`` that tell them apart: where one candidate's prediction is
     outside another's bounds, the backend is run (``run`` returns its outputs, or None if it
     cannot) and only the candidates that explain its output stay; at most ``runs`` backend runs.

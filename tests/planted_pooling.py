@@ -39,6 +39,18 @@ class CeilModeIgnored(_Rewriting):
         return inputs, {k: v for k, v in attributes.items() if k != "ceil_mode"}
 
 
+class CeilModeIgnoredNoBatches(CeilModeIgnored):
+    """ceil_mode ignored, and an exception on any batch of more than one image: its first failure
+    is often an error, which the diagnosis must see past to the disagreements on single images."""
+
+    name = "planted-ceil-mode-ignored-no-batches"
+
+    def run(self, model, inputs):
+        if next(iter(inputs.values())).shape[0] > 1:
+            raise RuntimeError("batches of more than one image are not implemented")
+        return super().run(model, inputs)
+
+
 def _same_pads(size: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
     total = max(0, (-(-size // s) - 1) * s + (k - 1) * d + 1 - size)
     return (total // 2, total - total // 2) if upper else (total - total // 2, total // 2)
