@@ -29,6 +29,7 @@ import re
 import shlex
 import time
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -68,21 +69,33 @@ class Outcome:
     verdict: Verdict | None = None
     message: str = ""
     outputs: Sequence[np.ndarray] | None = None
+    warnings: tuple[str, ...] = ()  # what the backend warned while it ran the case
 
 
 def run_example(declaration: OpDeclaration, backend: Backend, case: Case) -> Outcome:
-    """Run ``case`` on ``backend`` and judge it against the reference."""
+    """Run ``case`` on ``backend`` and judge it against the reference.
+
+    Warnings the backend raises while it runs (NumPy's overflow in onnx.reference's exp, say) are
+    the case's, not the run's: they are kept in the outcome instead of reaching the terminal.
+    """
     expected = declaration.expected(case)  # a failure here is the harness's, and must not be blamed on the backend
-    try:
-        outputs = backend.run(case.model, case.feeds)
-    except Unsupported as unsupported:
-        return Outcome("unsupported", message=unsupported.reason)
-    except Exception as error:  # any other exception is the backend's error verdict, message kept
-        return Outcome("error", message=_error_message(error))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            outputs = backend.run(case.model, case.feeds)
+        except Unsupported as unsupported:
+            return Outcome("unsupported", message=unsupported.reason, warnings=_texts(caught))
+        except Exception as error:  # any other exception is the backend's error verdict, message kept
+            return Outcome("error", message=_error_message(error), warnings=_texts(caught))
     if not isinstance(outputs, (list, tuple)):
-        return Outcome("error", message=f"run() returned {type(outputs).__name__}; a list of arrays is the contract")
+        return Outcome("error", message=f"run() returned {type(outputs).__name__}; a list of arrays is the contract",
+                       warnings=_texts(caught))
     verdict = declaration.verdict(case, outputs, expected=expected)
-    return Outcome("agree" if verdict.ok else "disagree", verdict, verdict.message, outputs)
+    return Outcome("agree" if verdict.ok else "disagree", verdict, verdict.message, outputs, _texts(caught))
+
+
+def _texts(caught: Sequence[warnings.WarningMessage]) -> tuple[str, ...]:
+    return tuple(f"{w.category.__name__}: {w.message} ({Path(w.filename).name}:{w.lineno})" for w in caught)
 
 
 @dataclass
@@ -125,6 +138,8 @@ class CertifyResult:
     in_known_divergence: int = 0  # excused: inside a known divergence's region, and looking like it
     excused: dict[str, int] = field(default_factory=dict)  # by divergence id
     accepted: str = ""  # why an inconclusive cell is accepted (a manifest entry), if it is
+    warnings: int = 0  # warnings the backend raised while running the drawn cases (kept, not shown)
+    first_warning: str = ""
     max_error_ratio: float | None = None
     max_ulp: float | None = None
     diagnosis: list[str] = field(default_factory=list)
@@ -203,6 +218,9 @@ def certify(
         features = declaration.features(case)
         inside = [d for d in regions if d.matches(features)]
         outcome = run_example(declaration, backend, case)
+        if outcome.warnings:
+            result.warnings += len(outcome.warnings)
+            result.first_warning = result.first_warning or outcome.warnings[0]
         if outcome.status == "unsupported":
             result.unsupported += 1
             reasons[outcome.message] += 1
@@ -242,7 +260,7 @@ def certify(
     if isinstance(failure, _Failure):
         result.status = failure.outcome.status
         result.counterexample = _counterexample(declaration, backend, failure, failures_dir, replay_hint,
-                                                search_around=regions)
+                                                search_around=regions, seed=seed)
         result.diagnosis = result.counterexample.diagnosis
         result.message = failure.outcome.message
     elif isinstance(failure, str):
@@ -347,7 +365,8 @@ def probe_divergence(
         failure = first[0]
     probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, isinstance(failure, _Failure), examples)
     if isinstance(failure, _Failure):
-        probe.witness = _counterexample(declaration, backend, failure, failures_dir, replay_hint, suffix=_slug(divergence.id))
+        probe.witness = _counterexample(declaration, backend, failure, failures_dir, replay_hint,
+                                        suffix=_slug(divergence.id), seed=seed)
         probe.message = failure.outcome.message
     elif isinstance(failure, str):
         probe.message = failure
@@ -383,10 +402,12 @@ def _search(strategy, check, settings_: settings, seed: int | None, label: str) 
 
 
 def _counterexample(declaration, backend, failure: _Failure, failures_dir, replay_hint, suffix: str = "",
-                    search_around: Sequence[KnownDivergence] | None = None) -> Counterexample:
+                    search_around: Sequence[KnownDivergence] | None = None,
+                    seed: int | None = None) -> Counterexample:
     """The failure as shown and saved, with its diagnosis (``_diagnosis``; ``search_around``: the
     divergences excused in the search, whose cases the search around the failure leaves out, or
-    None for no such search, as for a divergence's witness)."""
+    None for no such search, as for a divergence's witness). The saved case records the search's
+    ``seed`` (None: derandomized), so that the search that found it can be repeated."""
     case, outcome = failure.case, failure.outcome
     diagnosis = _diagnosis(declaration, backend, failure, search_around)
     verdict = outcome.verdict
@@ -403,7 +424,7 @@ def _counterexample(declaration, backend, failure: _Failure, failures_dir, repla
         name = "-".join(filter(None, (declaration.op_type, _slug(backend.name), suffix)))
         directory = save_case(case, Path(failures_dir) / name, {
             "backend": spec_of(backend), "backend_name": backend.name, "backend_version": backend.version,
-            "status": outcome.status, "message": outcome.message, "diagnosis": diagnosis,
+            "status": outcome.status, "message": outcome.message, "diagnosis": diagnosis, "seed": seed,
         })
         example.saved_to = str(directory)
         example.replay = replay_hint.format(dir=shlex.quote(str(directory)), backend=shlex.quote(spec_of(backend)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import signal
 import sys
 import threading
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
     _backend_option(certify, DEFAULT_BACKENDS_HELP)
     _search_options(certify, default_profile="dev")
+    certify.add_argument("-v", "--verbose", action="store_true",
+                         help="also show the warnings each backend raised while running the cases (counted,"
+                              " with the first; --json always has them)")
     _json_option(certify, 'an object {"op", "results": [{"backend", "status", "examples", "max_error_ratio",'
                           ' "max_ulp", "diagnosis", "counterexample", ...}]}')
 
@@ -322,6 +326,7 @@ def cmd_certify(args) -> int:
 
     declaration = get_declaration(args.op)
     backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
+    args.seed = _run_seed(args)
     settings_ = _settings(args)
     divergences = _divergences(args)
     results = []
@@ -331,11 +336,12 @@ def cmd_certify(args) -> int:
             results.append(certify(declaration, backend, settings_, divergences=divergences, seed=args.seed,
                                    failures_dir=args.failures_dir, on_example=advance))
     if args.json:
-        _print_json({"op": declaration.op_type, "results": [result_json(r) for r in results],
-                     "unavailable": unavailable})
+        _print_json({"op": declaration.op_type, "profile": args.profile, "seed": args.seed,
+                     "results": [result_json(r) for r in results], "unavailable": unavailable})
     else:
+        print(_seed_text(args))
         for result in results:
-            print(result_text(result))
+            print(result_text(result, verbose=args.verbose))
         for spec, reason in unavailable.items():
             print(f"{spec}: {UNAVAILABLE_TEXT} ({reason})")
     return EXIT_OK if all(r.passed for r in results) and not unavailable else EXIT_FAILED
@@ -391,6 +397,8 @@ def cmd_report(args) -> int:
         ops = [get_declaration(op).op_type for op in args.ops] if args.ops else list(declarations())
         specs = list(dict.fromkeys(args.backend))
         backends, unavailable = _load_backends(specs, explicit=bool(specs))
+        args.seed = _run_seed(args)
+        print(_seed_text(args))
         run = ReportRun(ops, backends, args.profile, args.examples, args.seed, _divergences(args), unavailable,
                         specs=[s for s in (specs or _default_specs()) if s not in unavailable],
                         timeout=args.timeout, jobs=args.jobs)
@@ -488,6 +496,23 @@ def _load_backends(specs: Sequence[str], explicit: bool = False):
     if not loaded:
         raise ConformanceError("no backend is available: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
     return loaded, unavailable
+
+
+def _run_seed(args) -> int | None:
+    """The run's seed: the one given, else a fresh one for a random profile (printed and recorded,
+    so that ``--seed`` repeats the run after the fact); None for a derandomized profile (``ci``),
+    whose cases are the same on every run."""
+    from conformance.profiles import profile_settings
+
+    if args.seed is not None or profile_settings(args.profile, args.examples).derandomize:
+        return args.seed
+    return secrets.randbits(32)
+
+
+def _seed_text(args) -> str:
+    if args.seed is None:
+        return f"seed: none needed (the {args.profile} profile is derandomized: the same cases on every run)"
+    return f"seed: {args.seed} (--seed {args.seed} repeats this run)"
 
 
 def _settings(args):

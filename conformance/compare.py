@@ -4,7 +4,15 @@ Shapes, dtypes and the number of outputs must match exactly. NaN positions must 
 infinities must match in position and sign unless the reference, rounded to the output dtype,
 overflows there too. Every finite element must lie within its bound; the verdict carries the
 largest ``|got - expected| / bound`` (the error ratio: at most 1 passes) and the largest error in
-units in the last place of the expected value in the output dtype.
+units in the last place (ULP) of the output dtype.
+
+A ULP is measured at a magnitude that means something for the element: the larger of
+``|expected|`` and the scale of the terms that produced it. A tolerance model that knows that scale
+(``Accumulation``: ``sum |a*b|``) gives it; otherwise it is the scale the bound implies,
+``bound / 2u``. So an output that cancels to 0 from terms near 1 is measured in ULPs of 1, not of
+the smallest subnormal (where an error of 1e-7 would read 1e38 ULP), and where the result is larger
+than that scale the figure is the classic ULP of the expected value. The verdict keeps the ULPs at
+the element with the largest ratio too (``worst["ulp"]``).
 
 An element whose bound is not finite is one whose value no rounding-error analysis decides (a
 normalization of a constant slice whose epsilon may flush to zero): it is not judged, whatever the
@@ -47,15 +55,18 @@ def compare(
     bounds: Sequence[np.ndarray | float],
     dtypes: Sequence[np.dtype],
     names: Sequence[str] = (),
+    scales: Sequence[np.ndarray | float] | None = None,
 ) -> Verdict:
-    """Judge ``outputs`` against the float64 ``expected`` values, element by element."""
+    """Judge ``outputs`` against the float64 ``expected`` values, element by element; ``scales``:
+    the magnitude of the terms behind each output, where the tolerance model knows it (for ULPs)."""
     names = list(names) or [f"output {i}" for i in range(len(expected))]
+    scales = list(scales) if scales is not None else [None] * len(expected)
     if len(outputs) != len(expected):
         return Verdict(False, float("inf"), float("inf"), "outputs",
                        f"{len(outputs)} outputs returned; {len(expected)} expected")
     worst_ratio, worst_ulp, worst_abs, worst = 0.0, 0.0, 0.0, {}
     elements = judged = 0
-    for name, got, want, bound, dtype in zip(names, outputs, expected, bounds, dtypes):
+    for name, got, want, bound, dtype, scale in zip(names, outputs, expected, bounds, dtypes, scales):
         got = np.asarray(got)
         if got.shape != want.shape:
             return Verdict(False, float("inf"), float("inf"), "shape",
@@ -63,7 +74,8 @@ def compare(
         if got.dtype != dtype:
             return Verdict(False, float("inf"), float("inf"), "dtype",
                            f"{name} has dtype {got.dtype}; {np.dtype(dtype)} expected")
-        verdict = _compare_elements(name, got, np.asarray(want), np.broadcast_to(bound, want.shape), dtype)
+        verdict = _compare_elements(name, got, np.asarray(want), np.broadcast_to(bound, want.shape), dtype,
+                                    None if scale is None else np.broadcast_to(scale, want.shape))
         if not verdict.ok:
             return verdict
         if verdict.max_error_ratio >= worst_ratio:
@@ -74,7 +86,17 @@ def compare(
                    max_abs_error=worst_abs)
 
 
-def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray, dtype) -> Verdict:
+def ulp_spacing(magnitude: np.ndarray, dtype) -> np.ndarray:
+    """The spacing of ``dtype``'s numbers at ``magnitude`` (float64, never overflowing the dtype):
+    2^floor(log2 m) * eps for a normal magnitude, the smallest subnormal below."""
+    info = np.finfo(dtype)
+    with np.errstate(divide="ignore"):
+        exponent = np.floor(np.log2(np.maximum(magnitude, float(info.tiny))))
+    return np.ldexp(float(info.eps), exponent.astype(int))
+
+
+def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray, dtype,
+                      scale: np.ndarray | None = None) -> Verdict:
     if got.dtype.kind not in "fc":
         wrong = got != want
         if wrong.any():
@@ -102,8 +124,9 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
                                {"output": name, "index": list(index)})
         finite = np.isfinite(exact) & np.isfinite(want) & decided
         ratio = np.where(finite, np.where(error == 0, 0.0, error / np.where(bound > 0, bound, 0.0)), 0.0)
-        spacing = np.abs(np.spacing(np.abs(rounded).astype(dtype))).astype(np.float64)
-        ulp = np.where(finite, error / np.where(spacing > 0, spacing, np.inf), 0.0)
+        implied = bound / float(np.finfo(dtype).eps) if scale is None else scale  # eps = 2u
+        magnitude = np.maximum(np.abs(want), np.where(np.isfinite(implied), implied, 0.0))
+        ulp = np.where(finite, error / ulp_spacing(magnitude, dtype), 0.0)
     counts = {"elements": got.size, "judged_elements": int(decided.sum()),
               "max_abs_error": float(np.where(finite, error, 0.0).max(initial=0.0))}
     if got.size == 0:
@@ -117,6 +140,7 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
         "got": float(exact[index]),
         "expected": float(want[index]),
         "bound": float(bound[index]),
+        "ulp": float(ulp[index]),
     }
     if max_ratio <= 1:
         return Verdict(True, max_ratio, max_ulp, worst=worst, **counts)

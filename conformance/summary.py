@@ -39,8 +39,9 @@ def counterexample_text(op_type: str, example: Counterexample, indent: str = "  
     return lines
 
 
-def result_text(result: CertifyResult) -> str:
-    """A multi-line account of one (operator, backend) certification."""
+def result_text(result: CertifyResult, verbose: bool = False) -> str:
+    """A multi-line account of one (operator, backend) certification; ``verbose`` adds the warnings
+    the backend raised."""
     head = (f"{result.op} on {result.backend} {result.backend_version}: {result.status}"
             f" ({result.judged} judged of {result.draws} drawn, {result.in_known_divergence} excused,"
             f" {result.unsupported} unsupported,"
@@ -48,6 +49,8 @@ def result_text(result: CertifyResult) -> str:
     lines = [head]
     if result.accepted:
         lines.append(f"  accepted as inconclusive: {result.accepted}")
+    if verbose and result.warnings:
+        lines.append(f"  backend warnings: {result.warnings}, the first: {result.first_warning}")
     if result.unjudged_elements:
         lines.append(f"  undetermined: {result.unjudged_elements} output elements no bound decides were not judged")
     own_facts = backend_facts(result.facts) if result.facts else {}

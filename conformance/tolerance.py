@@ -72,6 +72,15 @@ class Accumulation:
             magnitudes = [m + s for m, s in zip(magnitudes, self.normwise(case))]
         return [gamma(n, u) * m + 2 * n * tiny for m in magnitudes]
 
+    def scales(self, case: Case, bounds: list[np.ndarray]) -> list[np.ndarray | None]:
+        """The magnitude of the terms behind each element, ``sum |a*b|`` (plus the normwise
+        magnitude), read back from ``bounds``: the scale a ULP is measured at (``compare``)."""
+        n, dtype = self.terms(case), case.dtype
+        g, floor = gamma(n, unit_roundoff(dtype)), 2 * n * float(np.finfo(dtype).tiny)
+        if not 0 < g < float("inf"):
+            return [None] * len(bounds)
+        return [np.maximum(np.asarray(b) - floor, 0.0) / g for b in bounds]
+
     def describe(self) -> str:
         normwise = " + normwise magnitude" if self.normwise is not None else ""
         return f"gamma_n(u) * (sum|a*b|{normwise}) + 2n*tiny, n = products per output element"

@@ -149,3 +149,59 @@ def test_divergences_lists_what_each_entry_excuses_and_measures_its_share(capsys
     assert 0 < entry["share"] < 0.6 and entry["backend_share"] >= entry["share"]
     status, out, _ = run(capsys, "divergences", "--op", "Sigmoid")
     assert status == EXIT_OK and "onnxruntime-sigmoid-float32-absolute-accuracy" in out
+
+
+class WarnsOnEveryCase:
+    """Correct, but warns on every case, as onnx.reference's NumPy arithmetic does on overflow."""
+
+    name, version = "planted-warns", "planted"
+
+    def run(self, model, inputs):
+        import warnings
+
+        import numpy as np
+
+        warnings.warn("overflow encountered in exp", RuntimeWarning)
+        (X,) = inputs.values()
+        return [np.maximum(X, np.zeros((), X.dtype))]
+
+
+def test_backend_warnings_are_kept_with_the_cell_not_printed(capsys, tmp_path):
+    status, out, err = run(capsys, "certify", "Relu", "--backend", f"{__name__}:WarnsOnEveryCase", "--examples", "5",
+                           "--failures-dir", str(tmp_path))
+    assert status == EXIT_OK
+    assert "overflow" not in out + err, "a backend's warning reached the terminal"
+    status, out, _ = run(capsys, "certify", "Relu", "--backend", f"{__name__}:WarnsOnEveryCase", "--examples", "5",
+                         "--verbose", "--failures-dir", str(tmp_path))
+    assert "backend warnings: " in out and "the first: RuntimeWarning: overflow encountered in exp (test_cli.py:" in out
+    status, out, _ = run(capsys, "certify", "Relu", "--backend", f"{__name__}:WarnsOnEveryCase", "--examples", "5",
+                         "--json", "--failures-dir", str(tmp_path))
+    (result,) = json.loads(out)["results"]
+    assert result["warnings"] >= 5 and result["first_warning"].startswith("RuntimeWarning: overflow")
+
+
+def test_a_run_without_a_seed_prints_one_that_repeats_it(capsys, tmp_path):
+    argv = ["certify", "Conv", "--backend", "reference", "--backend", "tests.planted:FlippedKernel",
+            "--examples", "20", "--failures-dir", str(tmp_path), "--json"]
+    first = json.loads(run(capsys, *argv)[1])
+    assert isinstance(first["seed"], int) and first["profile"] == "dev"
+    again = json.loads(run(capsys, *argv, "--seed", str(first["seed"]))[1])
+    for data in (first, again):
+        for result in data["results"]:
+            result.pop("seconds")
+    assert again == first
+    saved = json.loads((tmp_path / "Conv-planted-flipped-kernel" / "case.json").read_text())
+    assert saved["seed"] == first["seed"]
+    text = run(capsys, "certify", "Relu", "--backend", "reference", "--examples", "3")[1]
+    assert text.startswith("seed: ") and "repeats this run" in text
+    text = run(capsys, "certify", "Relu", "--backend", "reference", "--profile", "ci")[1]
+    assert text.startswith("seed: none needed (the ci profile is derandomized")
+
+
+def test_importing_tensorflow_prints_nothing():
+    pytest.importorskip("tensorflow")
+    code = ("from conformance.backends.tensorflow import import_tensorflow\n"
+            "tf = import_tensorflow()\n"
+            "tf.nn.conv2d(tf.zeros([1, 3, 3, 1], tf.float16), tf.zeros([1, 1, 1, 1], tf.float16), 1, 'VALID')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "" and done.stdout == "", done.stderr

@@ -24,12 +24,26 @@ def test_exact_output_has_ratio_and_ulp_zero():
 
 def test_ratio_and_ulp_are_measured_against_the_bound_and_the_float32_spacing():
     expected = np.array([1.0, 3.0])
-    got = expected + np.array([0, 2 * np.spacing(np.float32(3.0))])
-    verdict = judge(got, expected, 1e-6)
+    got = expected + np.array([0, np.spacing(np.float32(3.0))])
+    verdict = judge(got, expected, 3e-7)  # a bound below 2u * 3: ULPs of the expected value
     assert verdict.ok
-    assert verdict.max_ulp == pytest.approx(2.0)
-    assert verdict.max_error_ratio == pytest.approx(2 * np.spacing(np.float32(3.0)) / 1e-6)
+    assert verdict.max_ulp == pytest.approx(1.0) and verdict.worst["ulp"] == pytest.approx(1.0)
+    assert verdict.max_error_ratio == pytest.approx(np.spacing(np.float32(3.0)) / 3e-7)
     assert verdict.worst["index"] == [1]
+
+
+def test_ulps_near_zero_are_measured_at_the_terms_scale_not_the_smallest_subnormal():
+    # 0 from cancelling terms near 1: an error of 1e-7 is about 1 ULP of 1, not 1e38 ULP of 0.
+    got, expected = np.array([1e-7], np.float32), np.array([0.0])
+    with_scale = compare([got], [expected], [1e-6], [F32], ["Y"], scales=[np.array([1.0])])
+    assert with_scale.ok and with_scale.max_ulp == pytest.approx(float(np.float32(1e-7)) / 2**-23)
+    # Without a scale, the one the bound implies (bound / 2u = 8.4): ULPs of 8, never more than 2x the ratio.
+    implied = judge(got, expected, 1e-6)
+    assert implied.max_ulp == pytest.approx(float(np.float32(1e-7)) / 2**-20)
+    assert implied.max_ulp <= 2 * implied.max_error_ratio
+    # A subnormal expected value within a floor of tiny: a quarter of the spacing that floor implies.
+    tiny = float(np.finfo(F32).tiny)
+    assert judge([0.0], [tiny / 4], tiny).max_ulp == pytest.approx(0.25)
 
 
 def test_error_beyond_the_bound_fails_and_says_where():

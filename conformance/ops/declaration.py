@@ -97,13 +97,12 @@ class OpDeclaration:
                 return judged
         if expected is None:
             expected = self.expected(case, variants)
-        verdict = compare(outputs, expected, self.bounds(case, variants), case.output_dtypes, case.outputs)
+        verdict = self._compare(case, outputs, expected, variants)
         agreeing: list[tuple[str, Verdict]] = []
         for reading in () if verdict.ok else self.alternative_readings:
             chosen = (*variants, reading)
             try:
-                other = compare(outputs, self.expected(case, chosen), self.bounds(case, chosen), case.output_dtypes,
-                                case.outputs)
+                other = self._compare(case, outputs, self.expected(case, chosen), chosen)
             except ValueError:  # the reading combined with a variant makes the call invalid
                 continue
             if other.ok:
@@ -112,6 +111,13 @@ class OpDeclaration:
             # Where several readings give the same output, the case cannot tell them apart: all are named.
             return replace(agreeing[0][1], reading=" or ".join(name for name, _ in agreeing))
         return verdict
+
+
+    def _compare(self, case: Case, outputs: Sequence[np.ndarray], expected: Sequence[np.ndarray],
+                 variants: tuple[str, ...]) -> Verdict:
+        bounds = self.bounds(case, variants)
+        scales = self.tolerance.scales(case, bounds) if hasattr(self.tolerance, "scales") else None
+        return compare(outputs, expected, bounds, case.output_dtypes, case.outputs, scales=scales)
 
 
 def corner_reached(corner: str, features: Mapping[str, Any]) -> bool:

@@ -112,6 +112,8 @@ def _detail_view(op: str, anchor: str, statuses: list[str], op_cells: list, cols
             "draws": c.get("draws"),
             "excused": c.get("excused") or {},
             "accepted": c.get("accepted") or "",
+            "warnings": c.get("warnings") or 0,
+            "first_warning": c.get("first_warning") or "",
             "ratio": ratio_text(c["max_error_ratio"]),
             "ulp": ratio_text(c["max_ulp"]),
             "message": c["message"],

@@ -37,8 +37,8 @@ def upgraded(report: Any) -> Any:
     Version 2 gave the CPU as a model name and no execution facts: the CPU becomes
     ``{"model": name}`` with the rest null, and the facts are unknown (``execution`` empty). It
     did not count judged examples: ``judged`` and ``unjudged_elements`` are null. Versions 2 and 3
-    did not count draws, excused draws per known divergence, nor readings: ``draws``, ``excused``
-    and ``readings`` are null, and no inconclusive cell was ``accepted``.
+    did not count draws, excused draws per known divergence, readings nor backend warnings: ``draws``,
+    ``excused``, ``readings`` and ``warnings`` are null, and no inconclusive cell was ``accepted``.
     """
     if not isinstance(report, dict) or report.get("schema_version") not in UPGRADABLE:
         return report
@@ -52,7 +52,7 @@ def upgraded(report: Any) -> Any:
     report = {**report, "schema_version": parity_schema()["properties"]["schema_version"]["const"],
               "environment": environment(report.get("environment"))}
     missing = {"draws": None, "judged": None, "unjudged_elements": None, "excused": None, "accepted": "",
-               "readings": None}
+               "readings": None, "warnings": None, "first_warning": ""}
     if isinstance(report.get("results"), list):
         report["results"] = [{**missing, **row} if isinstance(row, dict) else row for row in report["results"]]
     if isinstance(report.get("runs"), list):

@@ -25,6 +25,8 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import sys
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, Callable, Mapping
 
@@ -51,11 +53,33 @@ def _takes(lowering: Lowering, parameter: str) -> bool:
 
 
 def import_tensorflow():
-    """Import TensorFlow quietly (its C++ start-up logging is not ours to show)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    """Import TensorFlow quietly: its C++ logging is the backend's, not the run's to show.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` 3 (unless the user set it) silences TensorFlow's own messages, such as
+    oneDNN's fallback to Eigen for float16; abseil's start-up lines ignore it, so standard error
+    is closed to the import itself (TensorFlow's errors still arrive as exceptions).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _stderr_to_devnull():
+        import tensorflow as tf
 
     return tf
+
+
+@contextmanager
+def _stderr_to_devnull():
+    """Standard error, at the file-descriptor level (native code's too), sent to /dev/null."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 ONEDNN_SWITCH = {"on": "1", "off": "0"}

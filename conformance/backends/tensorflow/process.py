@@ -11,8 +11,10 @@ serves them one at a time over a socket:
 
 Nothing is pickled. An exception in the child comes back as an exception of the same type name
 and message, so a verdict reads the same on either side. A child that dies (a crash in native
-code) is reported as an error for the case it was running and started again for the next one;
-a child whose parent is gone stops itself.
+code) is reported as an error for the case it was running, with the end of what it wrote to
+standard error, and started again for the next one; a child whose parent is gone stops itself.
+The child's standard error (TensorFlow's C++ logging, which no log level silences entirely) goes
+to a temporary file, not the terminal: it is the backend's, not the run's.
 
 Needs POSIX (a socket handed to the child by file descriptor).
 """
@@ -27,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -40,6 +43,7 @@ import onnx
 from conformance.errors import ConformanceError, Unsupported
 
 STOP_SECONDS = 5.0
+STDERR_TAIL_LINES = 8  # of a dead child's standard error, in the error it becomes
 
 
 class TensorFlowProcessDied(RuntimeError):
@@ -56,6 +60,7 @@ class TensorFlowProcess:
         self._child: subprocess.Popen | None = None
         self._connection: Connection | None = None
         self._finalizer = None
+        self._stderr = tempfile.TemporaryFile()  # the child's log: its tail explains a death
 
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         connection = self._started()
@@ -67,7 +72,9 @@ class TensorFlowProcess:
                 outputs = _unarchive(connection.recv_bytes())
                 return [outputs[str(i)] for i in range(len(outputs))]
         except (EOFError, OSError):
-            raise TensorFlowProcessDied(f"TensorFlow's process died while running this case ({self._stop()})") from None
+            ended = self._stop()
+            raise TensorFlowProcessDied(f"TensorFlow's process died while running this case ({ended})"
+                                        + self._stderr_tail()) from None
         if header["status"] == "unsupported":
             raise Unsupported(header["reason"])
         raise _remote_exception(header["type"])(header["message"])
@@ -76,17 +83,25 @@ class TensorFlowProcess:
         """Stop the child process (it is started again on the next run)."""
         self._stop()
 
+    def _stderr_tail(self) -> str:
+        """The last lines the child wrote to standard error (a crash's trace), for an error message."""
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
+        return ("; its last words: " + " | ".join(line.strip() for line in lines)) if lines else ""
+
     def _started(self) -> Connection:
         if self._child is not None and self._child.poll() is None:
             return self._connection
         self._stop()
+        self._stderr.seek(0)
+        self._stderr.truncate()  # a new child's log
         ours, theirs = socket.socketpair()
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"), **self.environment}
         with theirs:
-            # Standard output stays ours (a report's JSON, say): TensorFlow's logs go to standard error.
+            # Standard output stays ours (a report's JSON, say); TensorFlow's logs go to the child's log.
             self._child = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=(theirs.fileno(),), env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
             )
         self._connection = Connection(ours.detach())
         self._finalizer = weakref.finalize(self, _stop_child, self._child, self._connection)
