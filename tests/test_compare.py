@@ -146,3 +146,32 @@ def test_an_element_without_a_finite_bound_is_not_judged_but_counted():
 def test_integer_outputs_are_judged_exactly_element_by_element():
     verdict = compare([np.array([1, 2], dtype=np.int64)], [np.array([1, 2])], [0.0], [np.dtype(np.int64)], ["Y"])
     assert verdict.ok and verdict.elements == verdict.judged_elements == 2
+
+
+def test_a_float64_case_is_judged_with_the_references_own_rounding_in_the_bound():
+    """issue 17: ReduceProd-11 of this row, checked with exact rationals. The float64 reference is
+    1.14 ulp from the exact product, TensorFlow 0.86 ulp on the other side: within the gamma_3 bound
+    of a correct backend, yet 1.21 times that bound from the reference. Only with the reference's
+    own rounding in the bound does the correct backend agree."""
+    from fractions import Fraction
+
+    from conformance.tolerance import with_reference_error
+
+    row = [-0.14492187003786164, 5.356513297499327, -0.6473809195075978, 8.799179255610706]
+    exact = Fraction(1)
+    for value in row:
+        exact *= Fraction(value)
+    backend = 4.421994286701716  # what TensorFlow returns
+    declaration = get_declaration("ReduceProd")
+    case = Case("ReduceProd", {"data": np.array(row).reshape(1, 1, 1, 4)}, {"axes": [3]}, opset=11)
+    (reference,) = declaration.expected(case)
+    assert abs(Fraction(backend) - exact) <= Fraction(gamma(3, 2.0**-53)) * abs(exact)  # a correct backend
+    (backend_bound,) = declaration.tolerance.bounds(case, ())
+    assert abs(backend - reference.item()) > backend_bound.item()  # the reference's own error alone would blame it
+    (bound,) = with_reference_error(declaration.tolerance, case, [backend_bound])
+    assert declaration.bounds(case)[0] == pytest.approx(bound) and bound == pytest.approx(2 * backend_bound)
+    verdict = declaration.verdict(case, [np.array(backend).reshape(1, 1, 1, 1)])
+    assert verdict.ok, verdict.message
+    # float32 data keeps its bound: the float64 reference is some 2^29 times more precise there.
+    single = Case("ReduceProd", {"data": np.array(row, np.float32).reshape(1, 1, 1, 4)}, {"axes": [3]}, opset=11)
+    assert declaration.bounds(single)[0] == pytest.approx(declaration.tolerance.bounds(single, ())[0])

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import reference
 from conformance.case import Case
 from conformance.compare import Verdict, compare
-from conformance.tolerance import Tolerance
+from conformance.tolerance import Tolerance, with_reference_error
 from reference.variants import Reading, Variant
 
 
@@ -81,7 +81,9 @@ class OpDeclaration:
                                   output_count=len(case.outputs))
 
     def bounds(self, case: Case, variants: Iterable[str] = ()) -> list[np.ndarray]:
-        return self.tolerance.bounds(case, variants)
+        """The error bound of each output, the float64 reference's own rounding included
+        (``conformance.tolerance.with_reference_error``)."""
+        return with_reference_error(self.tolerance, case, self.tolerance.bounds(case, variants))
 
     def verdict(self, case: Case, outputs: Sequence[np.ndarray], variants: Iterable[str] = (),
                 expected: Sequence[np.ndarray] | None = None) -> Verdict:
@@ -115,9 +117,10 @@ class OpDeclaration:
 
     def _compare(self, case: Case, outputs: Sequence[np.ndarray], expected: Sequence[np.ndarray],
                  variants: tuple[str, ...]) -> Verdict:
-        bounds = self.bounds(case, variants)
+        bounds = self.tolerance.bounds(case, variants)
         scales = self.tolerance.scales(case, bounds) if hasattr(self.tolerance, "scales") else None
-        return compare(outputs, expected, bounds, case.output_dtypes, case.outputs, scales=scales)
+        return compare(outputs, expected, with_reference_error(self.tolerance, case, bounds), case.output_dtypes,
+                       case.outputs, scales=scales)
 
 
 def corner_reached(corner: str, features: Mapping[str, Any]) -> bool:

@@ -351,14 +351,16 @@ DTYPE_CORNERS = ("dtype=float32", "dtype=float16", "dtype=float64", "dtype=int32
 DECLARATIONS = (
     OpDeclaration(
         op_type="Gemm", summary="Y = alpha * A' @ B' + beta * C with optional transposes and C broadcast",
-        cases=gemm_cases, tolerance=Derived(gemm_bound, "gamma_(K+2)(u) * (|alpha||A'||B'| + |beta||C|) + float64's own + 2n*tiny"),
+        cases=gemm_cases, tolerance=Derived(gemm_bound, "gamma_(K+2)(u) * (|alpha||A'||B'| + |beta||C|) + float64's own + 2n*tiny",
+                                                     reference_error_included=True),
         features=gemm_features,
         corners=DTYPE_CORNERS + ("transA=1", "transB=1", "transposes_differ_square", "alpha_not_one", "beta_not_one",
                                  "beta_zero", "attributes_implicit") + tuple(f"C_shape={k}" for k in C_SHAPES),
     ),
     OpDeclaration(
         op_type="MatMul", summary="matrix product with NumPy's rules: batched, broadcast batch axes, 1-D operands",
-        cases=matmul_cases, tolerance=Derived(matmul_bound, "gamma_K(u) * (|A| @ |B|) + float64's own + 2K*tiny"),
+        cases=matmul_cases, tolerance=Derived(matmul_bound, "gamma_K(u) * (|A| @ |B|) + float64's own + 2K*tiny",
+                                                       reference_error_included=True),
         features=matmul_features,
         corners=DTYPE_CORNERS + ("one_d_A", "one_d_B", "one_d_both", "batched", "batch_broadcast", "rank_differs"),
     ),

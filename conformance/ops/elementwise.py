@@ -303,12 +303,14 @@ ERF_POW_ULPS = {"float16": 4.0, "float32": 16.0, "float64": 16.0}
 
 
 def correctly_rounded() -> Derived:
-    return Derived(ulp_bound(CORRECTLY_ROUNDED, 0.5), "0.5 ulp (correctly rounded) + 0.5 ulp of float64 + tiny")
+    return Derived(ulp_bound(CORRECTLY_ROUNDED, 0.5), "0.5 ulp (correctly rounded) + 0.5 ulp of float64 + tiny",
+                   reference_error_included=True)
 
 
 def libm(budget: Mapping[str, float], names: str) -> Derived:
     summary = ", ".join(f"{k} {v:g}" for k, v in budget.items())
-    return Derived(ulp_bound(budget, 1.0), f"{names}: ulps of the output dtype ({summary}) + 1 ulp of float64 + tiny")
+    return Derived(ulp_bound(budget, 1.0), f"{names}: ulps of the output dtype ({summary}) + 1 ulp of float64 + tiny",
+                   reference_error_included=True)
 
 
 # -- declarations ---------------------------------------------------------------------------------
@@ -363,9 +365,9 @@ DECLARATIONS = (
     _variadic("Max", "elementwise maximum of 1 to N inputs with broadcasting; NaN propagates", True, True, Exact()),
     _variadic("Min", "elementwise minimum of 1 to N inputs with broadcasting; NaN propagates", True, True, Exact()),
     _variadic("Sum", "elementwise sum of 1 to N inputs with broadcasting", False, False,
-              Derived(summation_bound, "gamma_(n-1)(u) * sum|x_i| + float64's own + (n-1)*tiny")),
+              Derived(summation_bound, "gamma_(n-1)(u) * sum|x_i| + float64's own + (n-1)*tiny", True)),
     _variadic("Mean", "elementwise mean of 1 to N inputs with broadcasting", False, False,
-              Derived(summation_bound, "gamma_(n+1)(u) * sum|x_i| / n + float64's own + (n+1)*tiny")),
+              Derived(summation_bound, "gamma_(n+1)(u) * sum|x_i| / n + float64's own + (n+1)*tiny", True)),
     _unary("Sqrt", "elementwise square root; NaN below 0", correctly_rounded(), signs="positive"),
     _unary("Exp", "elementwise e ** x", libm(EXP_LOG_ULPS, "exp")),
     _unary("Log", "elementwise natural logarithm; -inf at 0, NaN below", libm(EXP_LOG_ULPS, "log"), signs="positive"),
