@@ -61,6 +61,7 @@ class TensorFlowProcess:
         self._connection: Connection | None = None
         self._finalizer = None
         self._stderr = tempfile.TemporaryFile()  # the child's log: its tail explains a death
+        weakref.finalize(self, self._stderr.close)
 
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         connection = self._started()
