@@ -199,7 +199,7 @@ def test_a_run_without_a_seed_prints_one_that_repeats_it(capsys, tmp_path):
 
 
 def test_importing_tensorflow_prints_nothing():
-    pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow", reason="tensorflow is not installed")
     code = ("from conformance.backends.tensorflow import import_tensorflow\n"
             "tf = import_tensorflow()\n"
             "tf.nn.conv2d(tf.zeros([1, 3, 3, 1], tf.float16), tf.zeros([1, 1, 1, 1], tf.float16), 1, 'VALID')\n")
