@@ -27,6 +27,10 @@ lands on the other side of the exact result from the reference is not blamed (Re
 0.86 ulp, 1.21 times its bound alone). Bounds that already add float64's own error (the ulp
 budgets of the elementwise functions, Gemm, MatMul, Sum, Mean) say so
 (``reference_error_included``).
+
+``tests/test_exact_oracle.py`` holds every bound to this: a backend that returns the exact result
+(computed in 60-digit arithmetic) rounded once to the output dtype must agree on every operator
+in float16, float32 and float64.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The activations and the softmax family written a second time, one element at a time, with ``math``.
+"""The activations and the softmax family written a second time, one element at a time.
 
 An independent oracle for the vectorized reference (``reference.activations``): each operator
-straight from its ONNX text, per element in Python floats, with its own axis, coercion and
-broadcasting arithmetic. It imports nothing from ``reference``. Where the text's formula cancels
-or overflows in float64 (exp(x) - 1, log(exp(x) + 1), 1 + erf), the same quantity is computed
-with ``math.expm1``, ``math.log1p``, ``math.erfc``: the oracle checks meaning, not rounding.
-Slow by design: keep inputs small.
+straight from its ONNX text, per element, with its own axis, coercion and broadcasting
+arithmetic. It imports nothing from ``reference``. It computes in the precision of the numbers it
+is given (``tests.loop_numbers``): Python floats, or mpmath numbers for the exact oracle. Where
+the text's formula cancels or overflows in float64 (exp(x) - 1, log(exp(x) + 1), 1 + erf), the
+same quantity is computed with ``expm1``, ``log1p``, ``erfc``: the oracle checks meaning, not
+rounding. Slow by design: keep inputs small.
 """
 
 from __future__ import annotations
@@ -15,6 +16,20 @@ import math
 from typing import Any
 
 import numpy as np
+
+from tests.loop_numbers import (
+    erfc,
+    exp,
+    expm1,
+    fsum,
+    log1p,
+    number,
+    number_like,
+    numbers,
+    pi,
+    sqrt,
+    tanh,
+)
 
 DEFAULTS = {  # the float32 values of the schemas' float defaults
     "LeakyRelu": {"alpha": float(np.float32(0.01))},
@@ -28,7 +43,7 @@ DEFAULTS = {  # the float32 values of the schemas' float defaults
 
 
 def _exp(v: float) -> float:
-    return math.exp(v) if v < 709 else math.inf
+    return exp(v) if v < 709 or not isinstance(v, float) else math.inf  # math.exp raises past 709
 
 
 def _sigmoid(v: float) -> float:
@@ -36,7 +51,7 @@ def _sigmoid(v: float) -> float:
 
 
 def _softplus(v: float) -> float:
-    return v + math.log1p(_exp(-v)) if v > 0 else math.log1p(_exp(v))
+    return v + log1p(_exp(-v)) if v > 0 else log1p(_exp(v))
 
 
 def _elementwise(op_type: str, v: float, a: dict[str, Any]) -> float:
@@ -45,11 +60,11 @@ def _elementwise(op_type: str, v: float, a: dict[str, Any]) -> float:
     if op_type == "LeakyRelu":
         return a["alpha"] * v if v < 0 else v
     if op_type == "Elu":
-        return a["alpha"] * math.expm1(v) if v < 0 else v
+        return a["alpha"] * expm1(v) if v < 0 else v
     if op_type == "Selu":
-        return a["gamma"] * (a["alpha"] * math.expm1(v) if v <= 0 else v)
+        return a["gamma"] * (a["alpha"] * expm1(v) if v <= 0 else v)
     if op_type == "Celu":
-        negative = a["alpha"] * math.expm1(v / a["alpha"]) if v / a["alpha"] < 709 else math.inf
+        negative = a["alpha"] * expm1(v / a["alpha"]) if v / a["alpha"] < 709 else math.inf
         return max(0.0, v) + min(0.0, negative)
     if op_type == "Sigmoid":
         return _sigmoid(v)
@@ -58,18 +73,18 @@ def _elementwise(op_type: str, v: float, a: dict[str, Any]) -> float:
     if op_type == "HardSwish":
         return v * max(0.0, min(1.0, v / 6 + 0.5))
     if op_type == "Tanh":
-        return math.tanh(v)
+        return tanh(v)
     if op_type == "Softplus":
         return _softplus(v)
     if op_type == "Softsign":
         return v / (1 + abs(v))
     if op_type == "Gelu":
         if a.get("approximate", "none") == "tanh":
-            t = math.sqrt(2 / math.pi) * (v + 0.044715 * v**3) if abs(v) < 1e100 else math.copysign(math.inf, v)
+            t = sqrt(2 / pi(v)) * (v + 0.044715 * v**3) if abs(v) < 1e100 else math.copysign(math.inf, v)
             return v * _sigmoid(2 * t)  # 0.5 (1 + tanh t) = sigmoid(2t)
-        return 0.5 * v * math.erfc(-v / math.sqrt(2))
+        return 0.5 * v * erfc(-v / sqrt(number_like(2, v)))
     if op_type == "Mish":
-        return v * math.tanh(_softplus(v))
+        return v * tanh(_softplus(v))
     if op_type == "ThresholdedRelu":
         return v if v > a["alpha"] else 0.0
     raise KeyError(op_type)
@@ -78,15 +93,16 @@ def _elementwise(op_type: str, v: float, a: dict[str, Any]) -> float:
 def elementwise_by_loops(op_type: str, X: np.ndarray, **attributes: Any) -> np.ndarray:
     """A one-input elementwise operator, one element at a time."""
     a = {**DEFAULTS.get(op_type, {}), **attributes}
-    flat = [_elementwise(op_type, float(v), a) for v in np.asarray(X, dtype=np.float64).ravel()]
-    return np.array(flat, dtype=np.float64).reshape(np.shape(X))
+    X = numbers(X)
+    flat = [_elementwise(op_type, number(v), a) for v in X.ravel()]
+    return np.array(flat, dtype=X.dtype).reshape(X.shape)
 
 
 def prelu_by_loops(X: np.ndarray, slope: np.ndarray, opset: int = 16) -> np.ndarray:
     """slope * x for x < 0. Opset >= 7: the slope's axes align with X's last axes, size-1 axes repeat;
     before: a 1-D slope of C values holds one per channel (X's axis 1)."""
     X, slope = np.asarray(X), np.asarray(slope)
-    Y = np.empty(X.shape, dtype=np.float64)
+    Y = np.empty(X.shape, dtype=numbers(X).dtype)
     per_channel = opset < 7 and slope.ndim == 1 and slope.size > 1
     for index in itertools.product(*(range(n) for n in X.shape)):
         if per_channel:
@@ -94,8 +110,8 @@ def prelu_by_loops(X: np.ndarray, slope: np.ndarray, opset: int = 16) -> np.ndar
         else:
             trailing = index[len(index) - slope.ndim:] if slope.ndim else ()
             s = slope[tuple(i if n > 1 else 0 for i, n in zip(trailing, slope.shape))]
-        v = float(X[index])
-        Y[index] = float(s) * v if v < 0 else v
+        v = number(X[index])
+        Y[index] = number(s) * v if v < 0 else v
     return Y
 
 
@@ -126,23 +142,23 @@ def _row_groups(shape: tuple[int, ...], axis: int | None, opset: int) -> list[li
 
 
 def softmax_family_by_loops(op_type: str, X: np.ndarray, axis: int | None = None, opset: int = 13) -> np.ndarray:
-    """Softmax, LogSoftmax or Hardmax, one group of elements at a time, sums with math.fsum."""
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.empty(X.shape, dtype=np.float64)
+    """Softmax, LogSoftmax or Hardmax, one group of elements at a time, sums with fsum."""
+    X = numbers(X)
+    Y = np.empty(X.shape, dtype=X.dtype)
     for group in _row_groups(X.shape, axis, opset):
-        values = [float(X[i]) for i in group]
+        values = [number(X[i]) for i in group]
         top = max(values)
         if op_type == "Hardmax":
             first = values.index(top)
             for k, i in enumerate(group):
                 Y[i] = 1.0 if k == first else 0.0
             continue
-        total = math.fsum(math.exp(v - top) for v in values)
+        total = fsum(exp(v - top) for v in values)
         # log(total) as log1p of the terms besides one maximum's 1, so that it stays exact near 0.
         first = values.index(top)
-        log_total = math.log1p(math.fsum(math.exp(v - top) for k, v in enumerate(values) if k != first))
+        log_total = log1p(fsum(exp(v - top) for k, v in enumerate(values) if k != first))
         for v, i in zip(values, group):
-            Y[i] = math.exp(v - top) / total if op_type == "Softmax" else (v - top) - log_total
+            Y[i] = exp(v - top) / total if op_type == "Softmax" else (v - top) - log_total
     return Y
 
 

@@ -1,7 +1,8 @@
 """Conv and ConvTranspose written a second time, with loops, straight from the ONNX text.
 
 An independent oracle for the vectorized reference (``reference.conv``): one output (or input)
-element and one kernel tap at a time, in float64, with the padding arithmetic recomputed from the
+element and one kernel tap at a time, in the precision of the numbers given (``tests.loop_numbers``:
+float64, or mpmath for the exact oracle), with the padding arithmetic recomputed from the
 attribute descriptions. It imports nothing from ``reference``, so that a slip in the reference's
 index arithmetic cannot hide behind the same slip here. Slow by design: keep inputs small.
 
@@ -15,6 +16,8 @@ import itertools
 from typing import Sequence
 
 import numpy as np
+
+from tests.loop_numbers import number, numbers, zeros
 
 SAME = ("SAME_UPPER", "SAME_LOWER")
 Ints = Sequence[int]
@@ -82,7 +85,7 @@ def conv_by_loops(X: np.ndarray, W: np.ndarray, B: np.ndarray | None = None, *, 
     X[n, c, o * strides + k * dilations - pads_begin] * W[m, c, k]``, where positions outside X
     are the zero padding. ``kernel_shape`` is W's spatial shape (the cases keep them consistent).
     """
-    X, W = np.asarray(X, np.float64), np.asarray(W, np.float64)
+    X, W = numbers(X), numbers(W)
     N, C, *input_shape = X.shape
     M, channels_per_group, *kernel = W.shape
     rank = len(input_shape)
@@ -90,10 +93,10 @@ def conv_by_loops(X: np.ndarray, W: np.ndarray, B: np.ndarray | None = None, *, 
     begins, ends = conv_pads(input_shape, kernel, strides, dilations, auto_pad, pads)
     output_shape = conv_output_shape(input_shape, kernel, strides, dilations, begins, ends)
     outputs_per_group = M // group
-    Y = np.zeros((N, M, *output_shape))
+    Y = zeros((N, M, *output_shape), like=X)
     for n, m, o in itertools.product(range(N), range(M), itertools.product(*map(range, output_shape))):
         first_channel = (m // outputs_per_group) * channels_per_group
-        total = 0.0 if B is None else float(B[m])
+        total = 0.0 if B is None else number(B[m])
         for c, k in itertools.product(range(channels_per_group), itertools.product(*map(range, kernel))):
             position = [oi * s + ki * d - b for oi, ki, s, d, b in zip(o, k, strides, dilations, begins)]
             if all(0 <= p < size for p, size in zip(position, input_shape)):
@@ -141,7 +144,7 @@ def conv_transpose_by_loops(X: np.ndarray, W: np.ndarray, B: np.ndarray | None =
     position ``i * strides + k * dilations`` of the full result, which ``pads`` then crop
     (``output_padding`` only adds elements at the end); ``B[m]`` is added to every element.
     """
-    X, W = np.asarray(X, np.float64), np.asarray(W, np.float64)
+    X, W = numbers(X), numbers(W)
     N, C, *input_shape = X.shape
     _, outputs_per_group, *kernel = W.shape
     rank = len(input_shape)
@@ -150,7 +153,7 @@ def conv_transpose_by_loops(X: np.ndarray, W: np.ndarray, B: np.ndarray | None =
     begins, ends, shape = conv_transpose_pads(input_shape, kernel, strides, dilations, output_padding,
                                               auto_pad, pads, output_shape)
     channels_per_group = C // group
-    Y = np.zeros((N, group * outputs_per_group, *shape))
+    Y = zeros((N, group * outputs_per_group, *shape), like=X)
     for n, c, i in itertools.product(range(N), range(C), itertools.product(*map(range, input_shape))):
         first_output = (c // channels_per_group) * outputs_per_group
         for m, k in itertools.product(range(outputs_per_group), itertools.product(*map(range, kernel))):
@@ -159,7 +162,7 @@ def conv_transpose_by_loops(X: np.ndarray, W: np.ndarray, B: np.ndarray | None =
                 Y[(n, first_output + m, *position)] += X[(n, c, *i)] * W[(c, m, *k)]
     if B is not None:
         for m in range(Y.shape[1]):
-            Y[:, m] += float(B[m])
+            Y[:, m] += number(B[m])
     return Y
 
 

@@ -1,7 +1,8 @@
 """The pooling operators written a second time, with loops, straight from the ONNX text.
 
 An independent oracle for the vectorized reference (``reference.pooling``): one output element
-and one kernel tap at a time, in float64, the geometry recomputed from the operator text. It
+and one kernel tap at a time, in the precision of the numbers given (``tests.loop_numbers``: float64,
+or mpmath for the exact oracle), the geometry recomputed from the operator text. It
 imports nothing from ``reference``. Slow by design: keep inputs small.
 
 - https://onnx.ai/onnx/operators/onnx__MaxPool.html
@@ -16,6 +17,8 @@ import math
 from typing import Sequence
 
 import numpy as np
+
+from tests.loop_numbers import number, number_like, zeros
 
 Ints = Sequence[int]
 
@@ -63,7 +66,7 @@ def _window(X, n, c, o, kernel_shape, strides, dilations, begins, ends):
         position = [oi * s + ki * d - b for oi, ki, s, d, b in zip(o, k, strides, dilations, begins)]
         inside = all(0 <= p < size for p, size in zip(position, X.shape[2:]))
         in_padded = all(-b <= p < size + e for p, size, b, e in zip(position, X.shape[2:], begins, ends))
-        taps.append((position, float(X[(n, c, *position)]) if inside else None, in_padded))
+        taps.append((position, number(X[(n, c, *position)]) if inside else None, in_padded))
     return taps
 
 
@@ -73,7 +76,7 @@ def max_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kern
     X = np.asarray(X)
     strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading)
     N, C, *spatial = X.shape
-    Y = np.zeros((N, C, *output))
+    Y = zeros((N, C, *output), like=X)
     I = np.zeros((N, C, *output), dtype=np.int64)
     for n, c, o in itertools.product(range(N), range(C), itertools.product(*map(range, output))):
         best, where = -math.inf, None
@@ -95,7 +98,7 @@ def average_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, count_include_pa
     X = np.asarray(X)
     strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading)
     N, C = X.shape[:2]
-    Y = np.zeros((N, C, *output))
+    Y = zeros((N, C, *output), like=X)
     for n, c, o in itertools.product(range(N), range(C), itertools.product(*map(range, output))):
         taps = _window(X, n, c, o, kernel_shape, strides, dilations, begins, ends)
         total = sum(v for _, v, _ in taps if v is not None)
@@ -110,10 +113,11 @@ def lp_pool_by_loops(X, *, auto_pad="NOTSET", ceil_mode=0, dilations=None, kerne
     X = np.asarray(X)
     strides, dilations, begins, ends, output = _geometry(X, kernel_shape, strides, dilations, auto_pad, pads, ceil_mode, reading)
     N, C = X.shape[:2]
-    Y = np.zeros((N, C, *output))
+    Y = zeros((N, C, *output), like=X)
     for n, c, o in itertools.product(range(N), range(C), itertools.product(*map(range, output))):
         taps = _window(X, n, c, o, kernel_shape, strides, dilations, begins, ends)
-        Y[(n, c, *o)] = sum(abs(v) ** p for _, v, _ in taps if v is not None) ** (1.0 / p)
+        total = sum(abs(v) ** p for _, v, _ in taps if v is not None)
+        Y[(n, c, *o)] = total ** (number_like(1, total) / p)
     return Y
 
 

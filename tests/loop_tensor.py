@@ -5,6 +5,11 @@ each output element is computed from the ONNX text by index arithmetic, in plain
 imports nothing from ``reference``, so that a slip in the reference's index arithmetic cannot hide
 behind the same slip here. Slow by design: the drawn cases have at most a few thousand elements.
 
+The reductions compute in the precision of the numbers given (``tests.loop_numbers``): float64 for
+float arrays, mpmath's working precision for object arrays of mpf (the exact oracle), whose results
+are object arrays of mpf. The shape operators only move elements, and keep the input's dtype
+(object included).
+
 Every function takes the case's inputs (in order, ``None`` for an omitted one), its attributes and
 its opset, like the reference, and returns a tuple of outputs.
 """
@@ -13,9 +18,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
+from functools import reduce
 from typing import Any, Sequence
 
 import numpy as np
+
+from tests.loop_numbers import exp, fsum, log, number_like, sqrt
 
 
 def _ints(values: Any) -> list[int] | None:
@@ -31,35 +40,43 @@ def _reduction_axes(rank: int, axes: list[int] | None, noop: int) -> list[int]:
     return sorted(a + rank if a < 0 else a for a in axes)
 
 
-def _combine(op_type: str, values: list, dtype: np.dtype):
+# What a floating-point reduction over no values gives (ReduceMean's is undefined).
+_OVER_NO_VALUES = {"ReduceSum": 0, "ReduceProd": 1, "ReduceL1": 0, "ReduceL2": 0, "ReduceSumSquare": 0,
+                   "ReduceMax": -math.inf, "ReduceMin": math.inf, "ReduceLogSumExp": -math.inf}
+
+
+def _combine(op_type: str, values: list, data: np.ndarray):
     """One output element from the values reduced into it, straight from each operator's definition."""
+    dtype = data.dtype
     if dtype.kind == "b":
         return any(values) if op_type == "ReduceMax" else all(values)
-    floats = dtype.kind == "f"
+    floats = dtype.kind == "f" or dtype == object  # an object array holds mpf numbers
+    if floats and not values and op_type in _OVER_NO_VALUES:
+        return number_like(_OVER_NO_VALUES[op_type], data)
     if op_type == "ReduceSum":
-        return math.fsum(values) if floats else sum(values)
+        return fsum(values) if floats else sum(values)
     if op_type == "ReduceMean":
         if floats:
-            return math.fsum(values) / len(values)
+            return fsum(values) / len(values)
         total = sum(values)
         return -(-total // len(values)) if total < 0 else total // len(values)  # toward zero
     if op_type == "ReduceMax":
-        return max(values) if values else (-math.inf if floats else int(np.iinfo(dtype).min))
+        return max(values) if values else int(np.iinfo(dtype).min)
     if op_type == "ReduceMin":
-        return min(values) if values else (math.inf if floats else int(np.iinfo(dtype).max))
+        return min(values) if values else int(np.iinfo(dtype).max)
     if op_type == "ReduceProd":
-        return math.prod(values)
+        return reduce(operator.mul, values, 1)  # in the values' own arithmetic (Python ints: no overflow)
     if op_type == "ReduceL1":
-        return math.fsum(abs(v) for v in values) if floats else sum(abs(v) for v in values)
+        return fsum(abs(v) for v in values) if floats else sum(abs(v) for v in values)
     if op_type == "ReduceL2":
-        return math.sqrt(math.fsum(v * v for v in values))
+        return sqrt(fsum(v * v for v in values))
     if op_type == "ReduceSumSquare":
-        return math.fsum(v * v for v in values) if floats else sum(v * v for v in values)
+        return fsum(v * v for v in values) if floats else sum(v * v for v in values)
     if op_type == "ReduceLogSumExp":
         if not values:
             return -math.inf
         top = max(values)
-        return top + math.log(math.fsum(math.exp(v - top) for v in values))
+        return top + log(fsum(exp(v - top) for v in values))
     raise KeyError(op_type)
 
 
@@ -92,11 +109,14 @@ def reduction_by_loops(op_type: str, data: np.ndarray, axes=None, *, keepdims: i
         if not reduced:
             out[index] = _noop_step(op_type, group[0])
         else:
-            out[index] = _combine(op_type, group, data.dtype)
+            out[index] = _combine(op_type, group, data)
     if not keepdims:
         out = out.reshape([d for i, d in enumerate(kept_shape) if i not in reduced])
+    if data.dtype == object:
+        return out  # mpf numbers, as computed
     kind = np.float64 if data.dtype.kind == "f" else data.dtype
-    return np.asarray(out.tolist() if out.ndim else out.item(), dtype=kind)
+    # reshaped: the nested lists of an empty array lose its trailing dimensions
+    return np.asarray(out.tolist() if out.ndim else out.item(), dtype=kind).reshape(out.shape)
 
 
 # -- shape and data movement ----------------------------------------------------------------------
@@ -157,11 +177,14 @@ def pad_by_loops(data: np.ndarray, pads, constant_value=None, axes=None, *, mode
     begins, ends = [0] * data.ndim, [0] * data.ndim
     for i, axis in enumerate(axes):
         begins[axis], ends[axis] = pads[i], pads[len(axes) + i]
-    fill = constant_value if constant_value is not None else (0 if value is None else value)
+    fill = np.asarray(constant_value if constant_value is not None else (0 if value is None else value))
+    fill = fill.astype(data.dtype)
+    if data.dtype == object:  # an mpf element (an object array would hold a 0-d array as one)
+        fill = number_like(fill.item(), data)
     out = np.empty([d + b + e for d, b, e in zip(data.shape, begins, ends)], dtype=data.dtype)
     for index in _positions(out.shape):
         sources = [_source(mode, i - b, d) for i, b, d in zip(index, begins, data.shape)]
-        out[index] = np.asarray(fill).astype(data.dtype) if None in sources else data[tuple(sources)]
+        out[index] = fill if None in sources else data[tuple(sources)]
     return out
 
 
