@@ -7,6 +7,7 @@ case is saved as ``model.onnx`` + ``inputs.npz`` so any backend can replay it.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -192,13 +193,27 @@ def _inferred_from_values(model: onnx.ModelProto, inputs: Mapping[str, np.ndarra
 
 def save_case(case: Case, directory: Path | str, metadata: Mapping[str, Any] | None = None) -> Path:
     """Write ``model.onnx``, ``inputs.npz`` and ``case.json`` into ``directory``."""
+    return write_case_files(case_files(case, metadata), directory)
+
+
+def case_files(case: Case, metadata: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+    """The files ``save_case`` writes, by name, as bytes (a cached probe keeps its witness so)."""
+    inputs = io.BytesIO()
+    np.savez(inputs, **case.feeds)
+    return {
+        MODEL_FILE: case.model.SerializeToString(),
+        INPUTS_FILE: inputs.getvalue(),
+        METADATA_FILE: (json.dumps({"case": case.summary(), **(metadata or {})}, indent=2, default=_jsonable)
+                        + "\n").encode(),
+    }
+
+
+def write_case_files(files: Mapping[str, bytes], directory: Path | str) -> Path:
+    """Write the files of ``case_files`` into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    onnx.save_model(case.model, str(directory / MODEL_FILE))
-    np.savez(directory / INPUTS_FILE, **case.feeds)
-    (directory / METADATA_FILE).write_text(
-        json.dumps({"case": case.summary(), **(metadata or {})}, indent=2, default=_jsonable) + "\n"
-    )
+    for name in (MODEL_FILE, INPUTS_FILE, METADATA_FILE):
+        (directory / name).write_bytes(files[name])
     return directory
 
 

@@ -9,9 +9,10 @@
    Only judged cases count towards the profile's examples: excused, unsupported and undetermined
    ones are rejected, so Hypothesis draws others in their place. A disagreement or an error stops
    the search, and Hypothesis shrinks it to a minimal counterexample, which is diagnosed and saved.
-2. Each known divergence that applies is probed: a search aimed at its condition (its exact
-   values pin the matching labelled draws) must reproduce it there. One that no longer
-   reproduces is an unexpected pass.
+2. Each known divergence that applies is probed (``probe_divergence``): cases drawn inside its
+   condition must reproduce it there, within a budget of draws and runs. One that no longer
+   reproduces is an unexpected pass. A probe's verdict may be kept and reused
+   (``conformance.probe_cache``) where nothing it depends on changed.
 3. A cell that would agree on fewer judged examples than ``JUDGED_FLOOR`` of the profile's is
    ``inconclusive``, and fails unless a manifest entry of status ``inconclusive`` accepts it.
 
@@ -23,7 +24,9 @@ result, so that a report says under which facts each verdict was reached.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import math
 import re
 import shlex
@@ -42,23 +45,30 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from conformance.backends import Backend, spec_of
-from conformance.case import Case, save_case
+from conformance.case import Case, case_files, save_case, write_case_files
 from conformance.compare import Verdict
 from conformance.diagnosis import Example, diagnose_all, disambiguate, explains, region_pins
-from conformance.divergences import KnownDivergence
+from conformance.divergences import KnownDivergence, reachable, satisfies
 from conformance.environment import execution_facts
 from conformance.errors import Unsupported
 from conformance.ops.declaration import OpDeclaration, corner_reached
+from conformance.probe_cache import ProbeCache, probe_key
 from conformance.profiles import without_local_constants
+from conformance.strategies import Pins
 
 STATUSES = ("agree", "disagree", "unsupported", "error", "known_divergence", "inconclusive")
 FAILING = ("disagree", "error", "inconclusive")
 # A cell agrees only on evidence: at least this share of the profile's examples judged.
 JUDGED_FLOOR = 0.8
-# A divergence's condition may hold for few drawn cases, so its probe draws more of them; only the
-# cases inside the condition run on the backend (up to a limit), and it stops at the first reproduction.
+# A probe's budget (see probe_divergence): it gives up after this many draws (factor times the
+# profile's examples, at least the minimum), or this many backend runs of cases inside the condition
+# that the backend can express, whichever comes first. Draws and runs, not seconds: a verdict must
+# not depend on the machine's load.
 PROBE_DRAWS_FACTOR, PROBE_DRAWS_MINIMUM = 20, 2000
 PROBE_RUNS_FACTOR, PROBE_RUNS_MINIMUM = 4, 100
+# Its cases are drawn in batches, doubling from the first size to the largest.
+PROBE_BATCH_FIRST, PROBE_BATCH_LARGEST = 8, 128
+CACHED = " (cached)"  # ends the message of a probe verdict reused from the cache
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,9 @@ class Counterexample:
 
 @dataclass
 class DivergenceProbe:
+    """A known divergence's probe: whether it reproduced, on how many cases inside its condition
+    (run and supported), and its witness (the first case that showed it, saved for replay)."""
+
     id: str
     reason: str
     link: str
@@ -122,6 +135,11 @@ class DivergenceProbe:
     examples: int
     message: str = ""
     witness: Counterexample | None = None
+
+    @property
+    def cached(self) -> bool:
+        """Whether the verdict was reused from the probe cache (its message says so)."""
+        return self.message.endswith(CACHED)
 
 
 @dataclass
@@ -191,12 +209,14 @@ def certify(
     on_example: Callable[[], None] | None = None,
     probe: bool = True,
     facts: Mapping[str, Any] | None = None,
+    probe_cache: ProbeCache | None = None,
 ) -> CertifyResult:
     """Certify ``declaration``'s operator on ``backend`` (see the module docstring).
 
     ``on_example`` is called after every example of the main search (for progress bars).
     ``probe=False`` skips step 2, for callers that probe the divergences separately (pytest).
     ``facts``: the backend's execution facts, if the caller has them (else they are measured).
+    ``probe_cache``: where probe verdicts are reused and kept (None: every divergence is probed).
     """
     started = time.perf_counter()
     facts = dict(facts) if facts is not None else execution_facts(backend)
@@ -273,8 +293,8 @@ def certify(
         result.message = f"every drawn case was unsupported: {next(iter(reasons))}"
     for divergence in regions if probe else ():
         result.divergences.append(
-            probe_divergence(declaration, backend, divergence, settings_, seed=seed,
-                             failures_dir=failures_dir, replay_hint=replay_hint)
+            probe_divergence(declaration, backend, divergence, settings_, failures_dir=failures_dir,
+                             replay_hint=replay_hint, cache=probe_cache, facts=facts)
         )
     if result.status == "agree" and any(d.reproduced for d in result.divergences):
         result.status = "known_divergence"
@@ -337,44 +357,140 @@ def probe_divergence(
     divergence: KnownDivergence,
     settings_: settings,
     *,
-    seed: int | None = None,
     failures_dir: Path | str | None = None,
     replay_hint: str = "conformance replay {dir} --backend {backend}",
+    cache: ProbeCache | None = None,
+    facts: Mapping[str, Any] | None = None,
 ) -> DivergenceProbe:
-    """Search the divergence's condition for an example that still shows it (a witness)."""
-    examples = 0
-    budget = settings(settings_, max_examples=max(PROBE_DRAWS_FACTOR * settings_.max_examples, PROBE_DRAWS_MINIMUM))
-    runs = max(PROBE_RUNS_FACTOR * settings_.max_examples, PROBE_RUNS_MINIMUM)
-    first: list[_Failure] = []
+    """Search the divergence's condition for a case that still shows it (a witness).
 
-    def check(case: Case) -> None:
-        nonlocal examples
-        if examples >= runs or not divergence.matches(declaration.features(case)):
-            return
-        outcome = run_example(declaration, backend, case)
-        examples += outcome.status != "unsupported"
-        if looks_like(divergence, declaration, case, outcome):
-            first.append(_Failure(case, outcome))
-            raise first[-1]
+    Cases are built inside the condition (``probe_pins``): the labelled draws it names take its
+    values, lists and ranges, and the draws that decide the derived features the declaration can
+    aim at (``OpDeclaration.aims``: ``dilated``, an output size) keep only values that meet it. A
+    condition on any other derived feature is met by chance, so its cases are drawn until they fall
+    inside. Only the cases inside the condition run on the backend, and the first that looks like
+    the divergence ends the search: it is the witness, as drawn. It is not shrunk: a witness
+    proves that the divergence still holds, and need not be minimal (a certification's
+    counterexamples are shrunk).
 
-    failure = _search(declaration.cases(pins=divergence.pins()), check, budget, seed,
-                      label=f"{declaration.op_type} {divergence.id}")
-    if isinstance(failure, str) and first:
-        # A backend whose outputs are random by specification (Dropout's mask) may not repeat a
-        # reproduction when Hypothesis replays it; the first reproduction is the witness.
-        failure = first[0]
-    probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, isinstance(failure, _Failure), examples)
-    if isinstance(failure, _Failure):
+    The search is derandomized from the divergence's id, whatever the run's seed: a probe answers
+    whether the divergence still holds, which must not change from run to run, and so its verdict
+    can be kept (a random profile draws a new seed for every run).
+
+    The budget: ``PROBE_DRAWS_FACTOR`` times the profile's examples in draws (at least
+    ``PROBE_DRAWS_MINIMUM``), and ``PROBE_RUNS_FACTOR`` times them (at least ``PROBE_RUNS_MINIMUM``)
+    in backend runs of cases inside the condition that the backend can express (the examples); a
+    divergence that no longer reproduces spends it. Draws and runs, not seconds, so that the
+    verdict does not depend on the machine's load.
+
+    With a ``cache``, a verdict kept under the same key (``conformance.probe_cache``) is reused: its
+    message ends in " (cached)", and its witness is saved into ``failures_dir`` as a fresh probe
+    would save it. A new verdict is kept. ``facts``: the backend's execution facts, part of the key
+    (measured if not given).
+    """
+    key = None
+    if cache is not None:
+        facts = facts if facts is not None else execution_facts(backend)
+        key = probe_key(backend=backend, facts=facts, op=declaration.op_type, entry=divergence,
+                        max_examples=settings_.max_examples)
+        kept = cache.load(key)
+        if kept is not None:
+            reused = _cached_probe(declaration, backend, divergence, kept, failures_dir, replay_hint)
+            if reused is not None:
+                return reused
+    failure, examples = _probe_search(declaration, backend, divergence, settings_.max_examples)
+    probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, failure is not None, examples)
+    files = None
+    if failure is not None:
         probe.witness = _counterexample(declaration, backend, failure, failures_dir, replay_hint,
-                                        suffix=_slug(divergence.id), seed=seed)
+                                        suffix=_slug(divergence.id))
         probe.message = failure.outcome.message
-    elif isinstance(failure, str):
-        probe.message = failure
+        files = case_files(failure.case, _case_metadata(backend, failure.outcome, probe.witness.diagnosis, seed=None))
     elif examples == 0:
         probe.message = "no drawn case met the divergence's condition (and ran on the backend)"
     else:
         probe.message = f"{examples} cases in the condition agreed: the divergence no longer reproduces"
+    if cache is not None:
+        verdict = {"reproduced": probe.reproduced, "examples": probe.examples, "message": probe.message,
+                   "witness": _kept_witness(probe.witness)}
+        cache.store(key, verdict, files)
     return probe
+
+
+def _probe_search(declaration: OpDeclaration, backend: Backend, divergence: KnownDivergence,
+                  max_examples: int) -> tuple[_Failure | None, int]:
+    """The first case inside the divergence's condition that shows it (None if none within the
+    budget for ``max_examples``), and the supported cases inside the condition that ran (see
+    ``probe_divergence``).
+
+    Cases are drawn in batches (generation only), doubling from ``PROBE_BATCH_FIRST`` to
+    ``PROBE_BATCH_LARGEST``, each derandomized from the divergence and the batch's number.
+    """
+    draws = max(PROBE_DRAWS_FACTOR * max_examples, PROBE_DRAWS_MINIMUM)
+    runs = max(PROBE_RUNS_FACTOR * max_examples, PROBE_RUNS_MINIMUM)
+    label = f"{declaration.op_type} {divergence.id} probe"
+    aimed = declaration.cases(pins=probe_pins(declaration, divergence))
+    seen: set[str] = set()
+    examples, size = 0, PROBE_BATCH_FIRST
+    for batch in itertools.count():
+        if draws <= 0 or runs <= 0:
+            return None, examples
+        count = min(size, draws)
+        cases = drawn_cases(aimed, count, f"{label} batch {batch}")
+        if not cases:
+            return None, examples  # nothing can be drawn: the pins leave the region empty
+        draws -= count
+        size = min(2 * size, PROBE_BATCH_LARGEST)
+        for case in cases:
+            identity = repr(sorted(case.draws.items()))  # each batch starts from the simplest case again
+            if identity in seen or not divergence.matches(declaration.features(case)):
+                continue
+            seen.add(identity)
+            outcome = run_example(declaration, backend, case)
+            if looks_like(divergence, declaration, case, outcome):
+                return _Failure(case, outcome), examples + 1
+            if outcome.status != "unsupported":  # a case the backend cannot express is no evidence either way
+                examples += 1
+                runs -= 1
+                if runs <= 0:
+                    break
+    return None, examples
+
+
+def probe_pins(declaration: OpDeclaration, divergence: KnownDivergence) -> Pins:
+    """Pins aimed at the divergence's condition: its values, lists and ranges on the labelled draws
+    of the same name (``KnownDivergence.pins``), and its conditions on the derived features the
+    declaration can aim at (``OpDeclaration.aims``)."""
+    aimed = [name for name in divergence.when if name in declaration.aims]
+    return Pins({k: v for k, v in divergence.pins().items() if k not in aimed},
+                [(declaration.aims[name], functools.partial(satisfies, wanted=divergence.when[name]),
+                  functools.partial(reachable, wanted=divergence.when[name])) for name in aimed])
+
+
+def _cached_probe(declaration: OpDeclaration, backend: Backend, divergence: KnownDivergence, kept: Mapping[str, Any],
+                  failures_dir, replay_hint: str) -> DivergenceProbe | None:
+    """The probe verdict ``kept`` in the cache, its witness saved into ``failures_dir``; None if it
+    is not one (a file of another shape)."""
+    verdict = kept["verdict"]
+    try:
+        witness = Counterexample(**verdict["witness"]) if verdict["witness"] is not None else None
+        probe = DivergenceProbe(divergence.id, divergence.reason, divergence.link, verdict["reproduced"],
+                                int(verdict["examples"]), str(verdict["message"]) + CACHED, witness)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if witness is not None and failures_dir is not None:
+        directory = write_case_files(kept["files"], _case_directory(declaration, backend, failures_dir,
+                                                                     _slug(divergence.id)))
+        witness.saved_to = str(directory)
+        witness.replay = replay_hint.format(dir=shlex.quote(str(directory)), backend=shlex.quote(spec_of(backend)))
+    return probe
+
+
+def _kept_witness(witness: Counterexample | None) -> dict[str, Any] | None:
+    """A witness as the cache keeps it: without where this run saved it."""
+    if witness is None:
+        return None
+    return {**asdict(witness), "saved_to": "", "replay": ""}
 
 
 def _search(strategy, check, settings_: settings, seed: int | None, label: str) -> _Failure | str | None:
@@ -421,14 +537,22 @@ def _counterexample(declaration, backend, failure: _Failure, failures_dir, repla
         diagnosis=diagnosis,
     )
     if failures_dir is not None:
-        name = "-".join(filter(None, (declaration.op_type, _slug(backend.name), suffix)))
-        directory = save_case(case, Path(failures_dir) / name, {
-            "backend": spec_of(backend), "backend_name": backend.name, "backend_version": backend.version,
-            "status": outcome.status, "message": outcome.message, "diagnosis": diagnosis, "seed": seed,
-        })
+        directory = save_case(case, _case_directory(declaration, backend, failures_dir, suffix),
+                              _case_metadata(backend, outcome, diagnosis, seed))
         example.saved_to = str(directory)
         example.replay = replay_hint.format(dir=shlex.quote(str(directory)), backend=shlex.quote(spec_of(backend)))
     return example
+
+
+def _case_directory(declaration: OpDeclaration, backend: Backend, failures_dir, suffix: str = "") -> Path:
+    """Where a failing case of ``backend`` is saved: ``<op>-<backend>[-<suffix>]`` in ``failures_dir``."""
+    return Path(failures_dir) / "-".join(filter(None, (declaration.op_type, _slug(backend.name), suffix)))
+
+
+def _case_metadata(backend: Backend, outcome: Outcome, diagnosis: Sequence[str], seed: int | None) -> dict[str, Any]:
+    """What a saved case's ``case.json`` records beside the case."""
+    return {"backend": spec_of(backend), "backend_name": backend.name, "backend_version": backend.version,
+            "status": outcome.status, "message": outcome.message, "diagnosis": list(diagnosis), "seed": seed}
 
 
 # After the first failure, cases drawn around the failing ones (``region_pins``) run on the backend,

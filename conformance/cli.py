@@ -17,6 +17,7 @@ from conformance.errors import BackendUnavailable, ConformanceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_FAILURES = Path(".conformance") / "failures"
+DEFAULT_PROBE_CACHE = Path(".conformance") / "probes"  # conformance.probe_cache's, without importing it
 DEFAULT_BASELINE = Path("reports") / "baseline.json"
 DEFAULT_CELL_TIMEOUT = 600.0
 DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
@@ -222,6 +223,12 @@ def _search_options(parser: argparse.ArgumentParser, default_profile: str,
     parser.add_argument("--failures-dir", type=Path, default=failures_default, metavar="DIR",
                         help="where shrunk failing cases are saved (default: "
                              + (f"{failures_default})" if failures_default else "OUT/failures)"))
+    parser.add_argument("--fresh-probes", action="store_true",
+                        help="probe every known divergence again instead of reusing the verdicts kept from earlier"
+                             f" runs in {DEFAULT_PROBE_CACHE}/ (or $CONFORMANCE_PROBE_CACHE), and keep the new ones;"
+                             " a kept verdict is reused only where the backend, its version and execution facts,"
+                             " the manifest entry, the example count and the harness's source are unchanged, and"
+                             " is marked (cached)")
 
 
 def _natural(text: str) -> int:
@@ -334,7 +341,7 @@ def cmd_certify(args) -> int:
         for backend in backends:
             advance = progress(_plain(f"{declaration.op_type} on {backend.name}"), settings_.max_examples)
             results.append(certify(declaration, backend, settings_, divergences=divergences, seed=args.seed,
-                                   failures_dir=args.failures_dir, on_example=advance))
+                                   failures_dir=args.failures_dir, on_example=advance, probe_cache=_probe_cache(args)))
     if args.json:
         _print_json({"op": declaration.op_type, "profile": args.profile, "seed": args.seed,
                      "results": [result_json(r) for r in results], "unavailable": unavailable})
@@ -401,7 +408,7 @@ def cmd_report(args) -> int:
         print(_seed_text(args))
         run = ReportRun(ops, backends, args.profile, args.examples, args.seed, _divergences(args), unavailable,
                         specs=[s for s in (specs or _default_specs()) if s not in unavailable],
-                        timeout=args.timeout, jobs=args.jobs)
+                        timeout=args.timeout, jobs=args.jobs, probe_cache=_probe_cache(args))
         settings_ = _settings(args)
         failures = args.failures_dir if args.failures_dir is not None else args.out / "failures"
         with _report_progress(len(ops) * len(backends), settings_.max_examples) as events:
@@ -507,6 +514,13 @@ def _run_seed(args) -> int | None:
     if args.seed is not None or profile_settings(args.profile, args.examples).derandomize:
         return args.seed
     return secrets.randbits(32)
+
+
+def _probe_cache(args):
+    """Where probe verdicts are kept and reused (``conformance.probe_cache``)."""
+    from conformance.probe_cache import ProbeCache, default_directory
+
+    return ProbeCache(default_directory(), fresh=args.fresh_probes)
 
 
 def _seed_text(args) -> str:

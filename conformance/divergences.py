@@ -131,13 +131,15 @@ class KnownDivergence:
                     f"known divergence {self.id!r}: {self.op} cases have no feature {key!r};"
                     f" known features: {', '.join(sorted(features))}"
                 )
-            if not _satisfies(features[key], wanted):
+            if not satisfies(features[key], wanted):
                 return False
         return True
 
     def pins(self) -> dict[str, Any]:
-        """The condition's exact values and lists, for aiming a search at it (ranges are left out)."""
-        return {k: v for k, v in self.when.items() if not isinstance(v, dict)}
+        """The condition as pins (``conformance.strategies.Draws``), for aiming a search at it: every
+        value, list and range, each constraining the labelled draw of the same name where the
+        operator's strategy has one (a feature derived from several draws pins nothing)."""
+        return dict(self.when)
 
     def reproduced_by(self, status: str, message: str, verdict: Any = None) -> bool:
         """Whether an example's outcome looks like this divergence: its status and message, and, for
@@ -173,12 +175,27 @@ class KnownDivergence:
         return f"{self.id}: {self.reason} ({self.link})"
 
 
-def _satisfies(value: Any, wanted: Any) -> bool:
+def satisfies(value: Any, wanted: Any) -> bool:
+    """Whether a feature's ``value`` meets one condition of ``when``: a value, a list or a range."""
     if isinstance(wanted, list):
         return value in wanted
     if isinstance(wanted, dict):
         return wanted.get("min", value) <= value <= wanted.get("max", value)
     return value == wanted
+
+
+def reachable(interval: tuple[float, float], wanted: Any) -> bool:
+    """Whether a feature that can still take any value in ``interval`` (inclusive) may meet one
+    condition of ``when`` (a value, a list or a range)."""
+    low, high = interval
+    if isinstance(wanted, list):
+        return any(reachable(interval, w) for w in wanted)
+    if isinstance(wanted, dict):
+        return max(low, wanted.get("min", low)) <= min(high, wanted.get("max", high))
+    try:
+        return low <= wanted <= high
+    except TypeError:  # not a number: no interval tells
+        return True
 
 
 def shipped_manifest() -> Path:

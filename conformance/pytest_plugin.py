@@ -50,6 +50,7 @@ from conformance.divergences import KnownDivergence, load_manifest
 from conformance.environment import execution_facts, facts_text
 from conformance.errors import BackendUnavailable, ConformanceError
 from conformance.ops import get_declaration
+from conformance.probe_cache import DEFAULT_DIRECTORY, ProbeCache, default_directory
 from conformance.profiles import DEFAULT_PROFILE, register_profiles
 from conformance.summary import counterexample_text, result_text
 
@@ -70,6 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-report", default=None, metavar="DIR",
                     help="also write the parity report of this run's certifications (parity.json, parity.md,"
                          " parity.html) into DIR")
+    group.addoption("--fresh-probes", action="store_true", default=False,
+                    help="probe every known divergence again instead of reusing the verdicts kept from earlier"
+                         f" runs (conformance certify, conformance report, pytest) in {DEFAULT_DIRECTORY}/ (or"
+                         " $CONFORMANCE_PROBE_CACHE), and keep the new ones")
 
 
 @dataclass
@@ -287,7 +292,10 @@ def certify_divergence(request: pytest.FixtureRequest, _backends: dict):
     """``certify_divergence(known_divergence)``: assert agreement inside a known divergence's condition.
 
     The test is a strict expected failure: it fails (XFAIL) while the divergence reproduces,
-    and passes (XPASS, reported as a failure) once the backend is fixed upstream.
+    and passes (XPASS, reported as a failure) once the backend is fixed upstream. A verdict kept
+    from an earlier run under the same key is reused (``conformance.probe_cache``; ``--fresh-probes``
+    probes again), so that a CI's pytest step after its ``conformance report`` step probes nothing
+    twice.
     """
     config = request.config
 
@@ -305,12 +313,14 @@ def certify_divergence(request: pytest.FixtureRequest, _backends: dict):
             pytest.skip(f"{entry.id} holds where {entry.environment_text()}; here"
                         f" {facts_text(facts, entry.environment) or 'those facts are not reported'}")
         probe = probe_divergence(get_declaration(entry.op), backend, entry, settings.default,
-                                 failures_dir=_failures_dir(config))
+                                 failures_dir=_failures_dir(config), facts=facts,
+                                 cache=ProbeCache(default_directory(), fresh=config.getoption("fresh_probes")))
         collector = config.stash.get(_COLLECTOR, None)
         if collector is not None:
             collector.probes.setdefault((entry.op, backend.name, backend.version), []).append(probe)
         if probe.reproduced:
-            lines = [f"{entry.id} still reproduces on {backend.name} {backend.version}:"]
+            kept = " (a verdict kept from an earlier run; --fresh-probes probes again)" if probe.cached else ""
+            lines = [f"{entry.id} still reproduces on {backend.name} {backend.version}{kept}:"]
             lines += counterexample_text(entry.op, probe.witness)
             raise AssertionError("\n".join(lines))
         if probe.examples == 0:

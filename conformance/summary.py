@@ -67,6 +67,7 @@ def result_text(result: CertifyResult, verbose: bool = False) -> str:
         lines.append(f"  unsupported x{count}: {reason}")
     for probe in result.divergences:
         state = "reproduced" if probe.reproduced else "UNEXPECTED PASS (no longer reproduces; update the manifest)"
+        state += " (cached)" if probe.cached else ""
         share = f", excused {result.excused.get(probe.id, 0)} of {result.draws} draws" if result.draws else ""
         lines.append(f"  known divergence {probe.id}: {state}{share}; {probe.reason} <{probe.link}>")
         if not probe.reproduced:

@@ -9,6 +9,9 @@ import sys
 import pytest
 
 from conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from tests.test_pytest_plugin import MANIFEST
+
+FLIP_BY_DESIGN = MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""])
 
 
 def run(capsys, *argv):
@@ -205,3 +208,24 @@ def test_importing_tensorflow_prints_nothing():
             "tf.nn.conv2d(tf.zeros([1, 3, 3, 1], tf.float16), tf.zeros([1, 1, 1, 1], tf.float16), 1, 'VALID')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stderr == "" and done.stdout == "", done.stderr
+
+
+@pytest.mark.parametrize("command", ["certify", "report"])
+def test_fresh_probes_is_explained(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--fresh-probes" in out and ".conformance/probes" in out and "CONFORMANCE_PROBE_CACHE" in out
+
+
+def test_certify_reuses_a_kept_probe_verdict_and_fresh_probes_probes_again(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONFORMANCE_PROBE_CACHE", str(tmp_path / "probes"))
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(FLIP_BY_DESIGN)  # the planted flipped kernel's entry, probed on every run
+    args = ["certify", "Conv", "--backend", "tests.planted:FlippedKernel", "--known-divergences", str(manifest),
+            "--profile", "ci", "--failures-dir", str(tmp_path / "failures")]
+    outputs = [run(capsys, *args), run(capsys, *args), run(capsys, *args, "--fresh-probes")]
+    assert [status for status, _, _ in outputs] == [EXIT_OK] * 3
+    states = [out.split("known divergence flipped-by-design: ")[1].split(",")[0] for _, out, _ in outputs]
+    assert states == ["reproduced", "reproduced (cached)", "reproduced"]
+    assert len(list((tmp_path / "probes").glob("Conv-*.json"))) == 1

@@ -224,3 +224,19 @@ def test_an_entry_is_probed_on_every_selected_backend_it_names(suite, tmp_path):
     result.assert_outcomes(passed=2, xfailed=2)
     result.stdout.fnmatch_lines(["*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=exact?? XFAIL*",
                                  "*test_known_divergence?flipped-by-design@tests.test_backends:Configurable?mode=fast?? XFAIL*"])
+
+
+def test_a_probe_verdict_is_kept_for_the_next_run_and_fresh_probes_probes_again(suite, tmp_path, monkeypatch):
+    """A CI's pytest step after ``conformance report`` probes nothing twice; ``--fresh-probes`` does."""
+    monkeypatch.setenv("CONFORMANCE_PROBE_CACHE", str(tmp_path / "probes"))
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(MANIFEST.split("[[divergence]]")[1].join(["[[divergence]]", ""]))  # flipped-by-design only
+    states = []
+    for extra in ([], [], ["--fresh-probes"]):
+        out = tmp_path / f"report{len(states)}"
+        result = run(suite, "--backend", "tests.planted:FlippedKernel", "--known-divergences", str(manifest),
+                     "--conformance-report", str(out), *extra)
+        result.assert_outcomes(passed=1, xfailed=1)
+        line = next(s for s in (out / "parity.md").read_text().splitlines() if "flipped-by-design" in s)
+        states.append(line.split("): ")[1].split(",")[0])
+    assert states == ["reproduced", "reproduced (cached)", "reproduced"]

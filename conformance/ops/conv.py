@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
-from conformance.strategies import Draws, float_array, float_dtypes, other_than
+from conformance.strategies import Aim, Draws, float_array, float_dtypes, other_than
 from conformance.tolerance import Accumulation
 from reference.conv import conv_transpose_pads
 from reference.windows import effective_kernel, explicit_pads, window_output_shape, window_pads
@@ -264,6 +264,53 @@ def kernel_l1_times_input_max(case: Case) -> list[np.ndarray]:
     return [magnitude.reshape(N, -1, *([1] * rank))]
 
 
+def _drawn_channels_per_group(r: Mapping[str, Any]) -> int:
+    """C/group from the draws: decided by the grouping and, unless depthwise, by C or C/group."""
+    kind = r["grouping"]
+    return 1 if kind == "depthwise" else r["C"] if kind == "single" else r["C/group"]
+
+
+def _drawn_output(r: Mapping[str, Any]) -> list[int]:
+    """Conv's output sizes from the draws, once the spatial sizes are drawn (as ``conv_features``)."""
+    begins, ends = window_pads(r["spatial"], r["kernel_shape"], r["strides"], r["dilations"], r["auto_pad"],
+                               r.get("pads") if r["auto_pad"] == "NOTSET" else None)
+    return window_output_shape(r["spatial"], r["kernel_shape"], r["strides"], r["dilations"], begins, ends)
+
+
+def _drawn_same_raw_total_padding(r: Mapping[str, Any]) -> int:
+    """As ``conv_features``: SAME's least total padding before the clamp at zero, 0 otherwise."""
+    if not r["auto_pad"].startswith("SAME"):
+        return 0
+    return min((-(-i // s) - 1) * s + effective_kernel(k, dl) - i
+               for i, s, k, dl in zip(r["spatial"], r["strides"], r["kernel_shape"], r["dilations"]))
+
+
+def _same_raw_total_padding_reach(r: Mapping[str, Any]) -> tuple[int, int]:
+    """What SAME's least raw total padding can still be once the strides are drawn: on an axis of
+    stride s and dilated extent e it is (ceil(i/s) - 1)*s + e - i, between e - s and e - 1."""
+    if not r["auto_pad"].startswith("SAME"):
+        return 0, 0
+    extents = [effective_kernel(k, dl) for k, dl in zip(r["kernel_shape"], r["dilations"])]
+    return min(e - s for e, s in zip(extents, r["strides"])), min(e - 1 for e in extents)
+
+
+# The derived features a known divergence's probe aims at (conformance.strategies.Aim), from the draws
+# that decide them; each agrees with conv_features (tests/test_probe_cache.py checks that).
+COMMON_AIMS = {
+    "dilated": Aim(("dilations",), lambda r: max(r["dilations"]) > 1),
+    "grouped": Aim(("grouping",), lambda r: r["grouping"] != "single"),
+    "channels_per_group": Aim(("grouping", "C", "C/group"), _drawn_channels_per_group),
+    "last_axis_stride": Aim(("strides",), lambda r: r["strides"][-1]),
+    "second_last_axis_stride": Aim(("strides",), lambda r: r["strides"][-2] if len(r["strides"]) > 1 else 0),
+}
+CONV_AIMS = {
+    **COMMON_AIMS,
+    "last_axis_output": Aim(("spatial",), lambda r: _drawn_output(r)[-1]),
+    "second_last_axis_output": Aim(("spatial",), lambda r: _drawn_output(r)[-2] if len(r["spatial"]) > 1 else 0),
+    "same_raw_total_padding": Aim(("spatial",), _drawn_same_raw_total_padding, ("strides",),
+                                  _same_raw_total_padding_reach),
+}
+
 CORNERS = (
     "spatial_rank=1", "spatial_rank=2", "spatial_rank=3",
     "dtype=float32", "dtype=float16", "dtype=float64",
@@ -282,6 +329,7 @@ DECLARATIONS = (
         tolerance=Accumulation(products_per_output, kernel_l1_times_input_max),
         features=conv_features,
         corners=CORNERS,
+        aims=CONV_AIMS,
     ),
     OpDeclaration(
         op_type="ConvTranspose",
@@ -290,5 +338,6 @@ DECLARATIONS = (
         tolerance=Accumulation(products_per_output, kernel_l1_times_input_max),
         features=conv_transpose_features,
         corners=CORNERS + ("output_padding", "output_shape_given"),
+        aims=COMMON_AIMS,
     ),
 )

@@ -13,7 +13,7 @@ agreeing, and the verdict says which one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import reference
 from conformance.case import Case
 from conformance.compare import Verdict, compare
+from conformance.strategies import Aim
 from conformance.tolerance import Tolerance, with_reference_error
 from reference.variants import Reading, Variant
 
@@ -60,6 +61,9 @@ class OpDeclaration:
     # reference element by element as usual.
     judge: Callable[[Case, Sequence[np.ndarray], Iterable[str]], Verdict | None] | None = None
     checker_caveats: tuple[CheckerCaveat, ...] = ()  # valid calls that onnx.checker rejects
+    # Derived features a search can aim at (conformance.strategies.Aim), by name: a known divergence's
+    # probe draws cases inside a condition on them instead of drawing until one falls inside.
+    aims: Mapping[str, Aim] = field(default_factory=dict)
 
     @property
     def variants(self) -> Mapping[str, Variant]:

@@ -55,7 +55,7 @@ def run_report(run: ReportRun, failures_dir: Path | str | None, events: Events |
     runnable = [c for c in cells if supports(backends[c.spec], c.op)]
     facts = measured_facts(backends)
     search = Search(run.profile, run.examples, run.seed, tuple(run.divergences),
-                    str(failures_dir) if failures_dir is not None else None, facts)
+                    str(failures_dir) if failures_dir is not None else None, facts, run.probe_cache)
     done = dict(zip((c.index for c in runnable),
                     run_cells(runnable, search, backends, jobs=run.jobs, timeout=run.timeout, events=events)))
     results = []

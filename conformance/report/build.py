@@ -6,7 +6,9 @@ report made by ``conformance report``, by ``pytest --conformance-report`` or by 
 renders the same way.
 
 Timing is kept apart, in the top-level ``timing`` object and each row's ``seconds``: the same
-seed and environment give the same report once those are removed (``without_timing``).
+seed and environment give the same report once those are removed (``without_timing``), and with
+them the mark " (cached)" that ends the message of a known divergence's probe verdict reused from
+the probe cache (a kept verdict is the one a fresh probe reaches, under the same key).
 
 The environment holds the execution facts every verdict was reached under
 (``conformance.environment``): the CPU's once, in ``cpu``, and each backend's own in
@@ -27,9 +29,10 @@ import onnx
 
 from conformance import __version__
 from conformance.backends import Backend, distribution_version, spec_of
-from conformance.certify import CertifyResult
+from conformance.certify import CACHED, CertifyResult
 from conformance.divergences import KnownDivergence
 from conformance.environment import CPU_FACTS, cpu_facts
+from conformance.probe_cache import ProbeCache
 from conformance.summary import jsonable, result_json
 
 SCHEMA_VERSION = 4
@@ -51,6 +54,8 @@ class ReportRun:
     their own copies (by default, ``spec_of`` each backend). ``timeout`` is the most seconds one
     cell may take in a worker process (None: no limit); ``jobs`` is the number of worker
     processes (0: run every cell in this process, with neither timeout nor crash isolation).
+    ``probe_cache``: where the known divergences' probe verdicts are reused and kept; workers write
+    it side by side (``conformance.probe_cache``).
     """
 
     ops: Sequence[str]
@@ -63,6 +68,7 @@ class ReportRun:
     specs: Sequence[str] | None = None
     timeout: float | None = None
     jobs: int = 1
+    probe_cache: ProbeCache | None = None  # where probe verdicts are reused and kept (None: probe every time)
 
     def __post_init__(self):
         if self.specs is None:
@@ -139,13 +145,16 @@ def build_report(rows: Sequence[Mapping[str, Any]], environment_: Mapping[str, A
 
 
 def without_timing(report: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``report`` without its timing fields: what must repeat for a seed and environment."""
+    """A copy of ``report`` without its timing fields, nor the mark of a probe verdict reused from the
+    cache (``conformance.probe_cache``): what must repeat for a seed and environment."""
     data = copy.deepcopy(dict(report))
     for key in TIMING_KEYS:
         data.pop(key, None)
     for r in data.get("results", []):
         for key in ROW_TIMING_KEYS:
             r.pop(key, None)
+        for probe in r.get("known_divergences") or []:
+            probe["message"] = probe["message"].removesuffix(CACHED)
     return data
 
 

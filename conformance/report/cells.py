@@ -41,6 +41,7 @@ from conformance.case import Case, save_case
 from conformance.certify import CertifyResult, Counterexample, certify
 from conformance.divergences import KnownDivergence
 from conformance.ops import get_declaration
+from conformance.probe_cache import ProbeCache
 from conformance.profiles import profile_settings
 
 POLL_SECONDS = 0.1
@@ -66,8 +67,10 @@ class Cell:
 
 @dataclass(frozen=True)
 class Search:
-    """How every cell searches: the Hypothesis profile, example count and seed, the manifest, and
-    each backend spec's execution facts (measured once, by the parent, rather than by every worker)."""
+    """How every cell searches: the Hypothesis profile, example count and seed, the manifest, each
+    backend spec's execution facts (measured once, by the parent, rather than by every worker), and
+    where probe verdicts are kept (workers may write it at once: each verdict is one file, replaced
+    atomically)."""
 
     profile: str | None
     examples: int | None
@@ -75,6 +78,7 @@ class Search:
     divergences: Sequence[KnownDivergence] = ()
     failures_dir: str | None = None
     facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    probe_cache: ProbeCache | None = None
 
 
 @dataclass
@@ -118,7 +122,7 @@ def _certify(cell: Cell, backend: Backend, search: Search, on_example: Callable[
     replay_hint = REPLAY_HINT.replace("{backend}", shlex.quote(cell.spec))
     return certify(get_declaration(cell.op), backend, settings_, divergences=search.divergences, seed=search.seed,
                    failures_dir=search.failures_dir, replay_hint=replay_hint, on_example=on_example,
-                   facts=search.facts.get(cell.spec))
+                   facts=search.facts.get(cell.spec), probe_cache=search.probe_cache)
 
 
 # -- the worker side ---------------------------------------------------------------------------

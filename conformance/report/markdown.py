@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from conformance.certify import CACHED
 from conformance.environment import facts_text
 from conformance.report.build import columns, operators, status_counts
 from conformance.summary import ratio_text
@@ -106,6 +107,7 @@ def detail_lines(r: Mapping[str, Any]) -> list[str]:
         lines.append(f"  Replay: `{r['replay']}`")
     for probe in r["known_divergences"]:
         state = "reproduced" if probe["reproduced"] else "**no longer reproduces**"
+        state += " (cached)" if probe["message"].endswith(CACHED) else ""
         share = f", excused {(r.get('excused') or {}).get(probe['id'], 0)} of {r['draws']} draws" if r.get("draws") else ""
         lines.append(f"  Known divergence [{probe['id']}]({probe['link']}): {state}{share}; {escape(probe['reason'])}")
     return lines

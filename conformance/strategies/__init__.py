@@ -8,6 +8,8 @@ appear in failure reports and can be targeted by features.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,26 +20,118 @@ SCALES = {"float16": (0.25, 1.0, 4.0), "float32": (1e-3, 0.1, 1.0, 10.0, 1e3), "
 VALUE_KINDS = ("normal", "uniform", "small_integers")
 
 
+@dataclass(frozen=True)
+class Aim:
+    """How a search aims at a feature that no single labelled draw is (``dilated``, an output size):
+    ``after``, the labelled draws that decide it (each, where the branch drawn has it), and
+    ``value``, the feature from the draws made so far (``KeyError`` where they leave it open).
+    Optionally, ``sooner``: earlier draws after which ``reach`` gives an interval ``(low, high)``
+    holding every value the feature can still take, so that a draw leaving the condition out of
+    reach is drawn again there, not after the draws between. A declaration's ``aims`` name them by
+    feature (``conformance.ops.declaration``)."""
+
+    after: tuple[str, ...]
+    value: Callable[[Mapping[str, Any]], Any]
+    sooner: tuple[str, ...] = ()
+    reach: Callable[[Mapping[str, Any]], tuple[float, float]] | None = None
+
+
+class Pins(dict):
+    """Pins (see ``Draws``), and conditions on derived features: ``aims`` holds, for each, its
+    ``Aim``, a test of the feature's value and a test of its ``reach`` (an interval that must still
+    meet the condition); a draw an aim comes after (or sooner) keeps only values that pass."""
+
+    def __init__(self, pins: Mapping[str, Any] = (),
+                 aims: Sequence[tuple[Aim, Callable[[Any], bool], Callable[[tuple[float, float]], bool]]] = ()):
+        super().__init__(pins)
+        self.aims = tuple(aims)
+
+
 class Draws:
     """``draws(label, strategy)`` draws a value and records it under ``label`` in ``draws.record``.
 
-    ``pins`` fixes labelled draws to a value (or a list of values to choose from), so that a
-    search can aim at a region, e.g. a known divergence's ``{dtype = "float64", spatial_rank = 3}``.
-    A pinned value must be one the strategy could have drawn; labels never drawn are ignored.
+    ``pins`` aims a search at a region (a known divergence's ``{dtype = "float64", spatial_rank = 3}``)
+    by constraining labelled draws. A pin is a value (the draw takes it), a list of values (the draw
+    chooses among them) or a range ``{"min": 2, "max": 4}``, inclusive, either bound optional (the
+    strategy's own draws, kept within it). Labels never drawn are ignored. A pinned value must be one
+    the strategy could have drawn at that point; where the strategy is a ``sampled_from`` it is
+    checked: values it cannot draw are dropped, and if none is left the case is rejected (Hypothesis
+    draws another), as for a range that no value meets, since the region is empty below the draws
+    already made (a 1-D BatchNormalization at opset 7, which defines none). ``Pins`` also carry
+    conditions on derived features (``Aim``), checked after the draws that decide them: a value
+    that fails is drawn again, a few times, before the case is rejected.
     """
 
     def __init__(self, draw: Callable[[st.SearchStrategy], Any], pins: Mapping[str, Any] | None = None):
         self._draw = draw
         self._pins = pins or {}
+        self._aims = getattr(pins, "aims", ())
         self.record: dict[str, Any] = {}
 
     def __call__(self, label: str, strategy: st.SearchStrategy) -> Any:
         if label in self._pins:
-            pinned = self._pins[label]
-            strategy = st.sampled_from(pinned) if isinstance(pinned, (list, tuple)) else st.just(pinned)
+            strategy = pinned(strategy, self._pins[label])
+        for aim, test, reachable in self._aims:
+            if label in aim.after:
+                strategy = strategy.filter(functools.partial(_aimed, aim.value, test, self.record, label))
+            elif label in aim.sooner and aim.reach is not None:
+                strategy = strategy.filter(functools.partial(_aimed, aim.reach, reachable, self.record, label))
         value = self._draw(strategy)
         self.record[label] = value
         return value
+
+
+def _aimed(feature: Callable[[Mapping[str, Any]], Any], test: Callable[[Any], bool], record: Mapping[str, Any],
+           label: str, value: Any) -> bool:
+    """Whether the draws so far, with ``value`` drawn for ``label``, give a ``feature`` (a value, or
+    an interval it can still reach) that passes ``test`` (True where they leave it open)."""
+    try:
+        found = feature({**record, label: value})
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+        return True
+    return test(found)
+
+
+def pinned(strategy: st.SearchStrategy, pin: Any) -> st.SearchStrategy:
+    """``strategy`` constrained by a pin (see ``Draws``)."""
+    if isinstance(pin, Mapping):
+        return strategy.filter(functools.partial(_within, pin.get("min"), pin.get("max")))
+    choices = list(pin) if isinstance(pin, (list, tuple)) else [pin]
+    drawable = _drawable(choices, strategy)
+    if drawable is not None:
+        if not drawable:
+            return st.nothing()  # the region is empty below the draws made so far: the case is rejected
+        choices = drawable
+    return st.sampled_from(choices) if isinstance(pin, (list, tuple)) else st.just(choices[0])
+
+
+def _drawable(choices: Sequence[Any], strategy: st.SearchStrategy) -> list[Any] | None:
+    """The ``choices`` a plain ``st.sampled_from`` can draw, or None where that cannot be told: another
+    strategy, one mapped or filtered (whose values are not its elements), or elements that do not
+    compare (arrays). Hypothesis keeps a sampled_from's values as ``elements`` and
+    ``_transformations``; should that change, pins are taken on trust, as they were before."""
+    elements = getattr(strategy, "elements", None)
+    if getattr(strategy, "_transformations", None) != () or not isinstance(elements, Sequence):
+        return None
+    try:
+        return [c for c in choices if any(_equal(c, e) for e in elements)]
+    except (TypeError, ValueError):
+        return None
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Whether a pinned value is a strategy's element (1 is not True; NaN is NaN)."""
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b) or (a != a and b != b)
+
+
+def _within(low: float | None, high: float | None, value: Any) -> bool:
+    """Whether a drawn ``value`` lies in [low, high]; a value that is not a number is not constrained
+    (a label may share a feature's name without its meaning)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    return (low is None or low <= value) and (high is None or value <= high)
 
 
 def float_dtypes() -> st.SearchStrategy[str]:
