@@ -98,14 +98,14 @@ _PAD_SHAPE_TEXT = ("pad_shape[i] = (output_spatial_shape[i] - 1) * strides_spati
 PAD_SHAPE_CLAMPED = Reading(
     "pad_shape_clamped",
     "a negative SAME total padding is clamped at zero: windows start at the first element, as Conv's SAME does"
-    " (onnxruntime's and onnx.reference's Conv, TensorFlow's oneDNN pooling)",
+    " (onnx.reference's Conv; TensorFlow's 1-D and 2-D pooling, and its 3-D pooling on oneDNN)",
     _PAD_SHAPE_TEXT, "https://onnx.ai/onnx/operators/onnx__AveragePool.html", default=True,
 )
 PAD_SHAPE_UNCLAMPED = Reading(
     "pad_shape_unclamped",
     "a negative SAME total padding is kept and split with C's truncation (begin = total / 2 for SAME_UPPER,"
     " (total + 1) / 2 for SAME_LOWER), so windows shift into the input (onnxruntime's AveragePool and LpPool,"
-    " TensorFlow's Eigen pooling)",
+    " TensorFlow's Eigen MaxPool3D and AvgPool3D)",
     _PAD_SHAPE_TEXT, "https://github.com/microsoft/onnxruntime/blob/main/onnxruntime/core/providers/cpu/nn/pool_attributes.h",
 )
 PAD_SHAPE_UNCLAMPED_FLOOR_SPLIT = Reading(

@@ -8,6 +8,7 @@ from hypothesis import find
 
 from conformance import ConformanceError
 from conformance.backends import load_backend
+from conformance.case import Case
 from conformance.certify import certify
 from conformance.divergences import KnownDivergence, load_manifest
 from conformance.ops import get_declaration
@@ -136,20 +137,20 @@ def test_excused_cases_are_not_counted_and_a_cell_left_with_too_few_is_inconclus
 
 
 def test_excused_draws_are_replaced_so_the_profile_counts_judged_examples():
-    # A third of the draws (1-D convolutions) is excused: the search draws more, and still judges 25.
-    entry = KnownDivergence("1d", ("planted-flipped-kernel",), "Conv", "disagree", "r", "https://x",
-                            when={"spatial_rank": 1}, diagnosis="flipped_kernel")
-    flipping_1d = planted.FlippedKernel()
+    # The 2-D convolutions (about half the draws) are excused: the search draws more, and still judges 25.
+    entry = KnownDivergence("2d", ("planted-flipped-kernel",), "Conv", "disagree", "r", "https://x",
+                            when={"spatial_rank": 2}, diagnosis="flipped_kernel")
+    flipping_2d = planted.FlippedKernel()
     real = planted._Rewriting()
 
-    class FlipsOnly1d:
-        name, version = flipping_1d.name, flipping_1d.version
+    class FlipsOnly2d:
+        name, version = flipping_2d.name, flipping_2d.version
 
         def run(self, model, inputs):
             rank = len(next(iter(inputs.values())).shape) - 2
-            return (flipping_1d if rank == 1 else real).run(model, inputs)
+            return (flipping_2d if rank == 2 else real).run(model, inputs)
 
-    result = certify(get_declaration("Conv"), FlipsOnly1d(), profile_settings("ci"), divergences=[entry])
+    result = certify(get_declaration("Conv"), FlipsOnly2d(), profile_settings("ci"), divergences=[entry])
     assert result.status == "known_divergence", result.message
     assert result.judged == 25 and result.in_known_divergence > 0 and result.draws >= 25 + result.in_known_divergence
 
@@ -208,3 +209,36 @@ def test_onnxruntime_itself_passes_where_its_impostors_fail():
         result = certify(get_declaration(op), load_backend("onnxruntime"), profile_settings("ci"),
                          divergences=load_manifest())
         assert result.passed and result.judged >= 20, f"{op}: {result.status} {result.message}"
+
+
+# --- SAME with a stride exceeding the kernel by 2 or more: the Conv entries hold their reproducers --
+
+def _conv_of_ones(x_shape, strides, auto_pad="SAME_UPPER", dtype="float32"):
+    """Conv with a kernel of one 1 on X = 1, 2, 3, ...: its output is the elements the windows start at."""
+    X = np.arange(1.0, 1.0 + np.prod(x_shape)).reshape(x_shape).astype(dtype)
+    rank = len(x_shape) - 2
+    return Case("Conv", {"X": X, "W": np.ones((1, 1, *[1] * rank), dtype)},
+                {"kernel_shape": [1] * rank, "strides": list(strides), "auto_pad": auto_pad})
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_the_eigen_conv3d_same_shift_entries_hold_their_reproducer_where_eigen_runs_it(dtype):
+    # tf.nn.conv3d(x[2,1,1,3,1] = 1..6, w = 1, strides=[1,1,1,3,1], padding='SAME') gives [2, 5], not [1, 4]
+    case = _conv_of_ones((2, 1, 1, 1, 3), (1, 1, 3), dtype=dtype)
+    declaration = get_declaration("Conv")
+    assert declaration.expected(case)[0].ravel().tolist() == [1.0, 4.0]
+    entry = {e.id: e for e in load_manifest()}[f"tensorflow-eigen-conv3d-same-stride-exceeds-kernel-{dtype}"]
+    features = declaration.features(case)
+    assert features["same_window_shift"] and entry.matches(features)
+    assert entry.holds_in({"onednn": False, "onednn_dtypes": []})
+    assert entry.holds_in({"onednn": True, "onednn_dtypes": ["bfloat16", "float32"]}) == (dtype != "float32")
+
+
+def test_onnxruntimes_conv_same_shift_entry_holds_its_reproducer_and_not_the_total_of_minus_2():
+    entry = {e.id: e for e in load_manifest()}["onnxruntime-conv-same-negative-padding-upper"]
+    declaration = get_declaration("Conv")
+    shifted = _conv_of_ones((1, 1, 4), (4,))  # total -3: onnxruntime gives 2, the spec 1
+    assert declaration.expected(shifted)[0].ravel().tolist() == [1.0]
+    assert entry.matches(declaration.features(shifted))
+    assert not entry.matches(declaration.features(_conv_of_ones((1, 1, 3), (3,))))  # -2: onnxruntime clamps
+    assert not entry.matches(declaration.features(_conv_of_ones((1, 1, 4), (4,), "SAME_LOWER")))

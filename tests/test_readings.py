@@ -76,6 +76,25 @@ def test_pooling_readings_differ_where_the_text_is_open():
                      "pad_shape_unclamped_floor_split": [2.0, 7.0]}
 
 
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_tensorflows_3d_pooling_follows_a_reading_of_pad_shape_on_either_path(op):
+    """Measured on TensorFlow 2.21 (tf.nn.max_pool3d and avg_pool3d, padding='SAME', kernel 1): on
+    Eigen (TF_ENABLE_ONEDNN_OPTS=0) an axis of 3 at stride 3 (total -2) reads element 1, an axis of 4
+    at stride 4 (total -3) element 1 too, C's truncating split; on oneDNN (=1, also capped at AVX2)
+    both read element 0. So no known divergence: Eigen is pad_shape_unclamped, oneDNN the default."""
+    measured = {  # X (NCDHW), strides: Eigen's answer, oneDNN's
+        ((2, 1, 1, 3, 1), (1, 3, 1)): ([2.0, 5.0], [1.0, 4.0]),
+        ((2, 1, 4, 1, 1), (4, 1, 1)): ([2.0, 6.0], [1.0, 5.0]),
+    }
+    for (shape, strides), (eigen, onednn) in measured.items():
+        X = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+        attributes = dict(kernel_shape=[1, 1, 1], strides=list(strides), auto_pad="SAME_UPPER")
+        picks = {r: reference.evaluate(op, [X], attributes, [r])[0].ravel().tolist() for r in POOLING_READINGS}
+        assert picks["pad_shape_unclamped"] == eigen and picks["pad_shape_clamped"] == onednn, (shape, picks)
+        if strides == (4, 1, 1):  # an odd total: the floor split reads another element than Eigen does
+            assert picks["pad_shape_unclamped_floor_split"] != eigen, picks
+
+
 @pytest.mark.parametrize("reading", ["std_plus_epsilon", "std_without_epsilon"])
 def test_mvn_readings_match_loops(reading):
     rng = np.random.default_rng(1)

@@ -1,7 +1,8 @@
 """The strategies draw valid cases only, and reach every corner their declarations claim.
 
 The first two tests run on every declared operator; the others check what the convolution
-strategies promise (other families test their own promises in their own modules).
+strategies promise (other families test their own promises in their own modules), and the SAME
+corner that Conv and pooling aim at together (``conformance.strategies.windows``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import onnx
 import pytest
 from hypothesis import event, given, settings
 
+from conformance.certify import drawn_cases
 from conformance.ops import declarations
 from conformance.ops.conv import INPUT_BUDGET
 from conformance.ops.declaration import corner_reached
 from conformance.profiles import profile_settings
+from conformance.strategies.windows import SAME_WINDOW_SHIFT
 
 DECLARATIONS = list(declarations().values())
 CONVOLUTIONS = [declarations()[op] for op in ("Conv", "ConvTranspose")]
@@ -92,3 +95,55 @@ def test_draws_are_labelled(declaration):
             assert label in case.draws, f"draw {label!r} is not recorded"
 
     check()
+
+
+# --- the SAME corner: a stride exceeding the kernel by 2 or more, in 3-D ---------------------------
+
+WINDOW_SHIFTERS = [declarations()[op] for op in ("Conv", "MaxPool", "AveragePool", "LpPool")]
+
+
+def same_shift_3d(case, features) -> bool:
+    """3-D SAME with a total padding of -2 or less on some axis and no dilations."""
+    return (features["spatial_rank"] == 3 and features["auto_pad"].startswith("SAME")
+            and features["same_window_shift"] and max(case.attributes.get("dilations", [1])) == 1)
+
+
+def eigen_shifts(case, features) -> bool:
+    """Whether TensorFlow's Eigen kernels shift this case's windows where clamping SAME's padding
+    would not: 3-D, SAME_UPPER (TensorFlow's own SAME), a total padding of -2 or less, no dilations;
+    for AveragePool, padding left out of the divisor on another axis (the average TensorFlow's own SAME
+    computes, which its lowering uses only there). LpPool's lowering pads by itself: never."""
+    shifts = same_shift_3d(case, features) and features["auto_pad"] == "SAME_UPPER"
+    if case.op_type == "AveragePool":
+        return shifts and features["count_include_pad"] == 0 and features["padded"]
+    return shifts and case.op_type != "LpPool"
+
+
+@pytest.mark.parametrize("declaration", WINDOW_SHIFTERS, ids=lambda d: d.op_type)
+def test_a_ci_sized_draw_meets_the_3d_same_corner_where_tensorflows_eigen_kernels_shift(declaration):
+    # The cases the ci profile's search draws first (derandomized from the operator's name, as certify's is).
+    cases = drawn_cases(declaration.cases(), 25, declaration.op_type)
+    features = [declaration.features(case) for case in cases]
+    assert any(same_shift_3d(c, f) for c, f in zip(cases, features)), \
+        f"{declaration.op_type}: 25 ci draws never reach 3-D SAME with a total padding of -2 or less"
+    if declaration.op_type != "LpPool":
+        assert any(eigen_shifts(c, f) for c, f in zip(cases, features)), \
+            f"{declaration.op_type}: 25 ci draws never reach a case whose windows TensorFlow's Eigen kernels shift"
+
+
+@pytest.mark.parametrize("declaration", WINDOW_SHIFTERS, ids=lambda d: d.op_type)
+def test_every_case_aimed_at_the_same_corner_is_in_it_and_the_rest_of_the_space_is_drawn_too(declaration):
+    regions: Counter[str] = Counter()
+
+    @settings(profile_settings("ci", examples=200))
+    @given(declaration.cases())
+    def check(case):
+        regions[case.draws["region"]] += 1
+        if case.draws["region"] == SAME_WINDOW_SHIFT:
+            features = declaration.features(case)
+            assert features["spatial_rank"] == 3 and features["auto_pad"].startswith("SAME"), case
+            assert features["same_window_shift"] and features["same_raw_total_padding"] <= -2, case
+            assert max(case.attributes.get("dilations", [1])) == 1, case
+
+    check()
+    assert 0 < regions[SAME_WINDOW_SHIFT] < regions["anywhere"], regions

@@ -21,8 +21,10 @@ import pytest
 from conformance import Unsupported, load_backend
 from conformance.backends.tensorflow.process import TensorFlowProcessDied
 from conformance.case import Case
-from conformance.certify import run_example
+from conformance.certify import certify, looks_like, run_example
+from conformance.divergences import load_manifest
 from conformance.ops import get_declaration
+from conformance.profiles import profile_settings
 
 pytest.importorskip("tensorflow", reason="tensorflow is not installed")
 
@@ -39,6 +41,13 @@ def conv(dtype="float64", **attributes) -> Case:
 @pytest.fixture(scope="module")
 def eigen():
     backend = load_backend("tensorflow[onednn=off]")
+    yield backend
+    backend._process.close()
+
+
+@pytest.fixture(scope="module")
+def onednn():
+    backend = load_backend("tensorflow[onednn=on]")
     yield backend
     backend._process.close()
 
@@ -115,3 +124,43 @@ def _alive(pid: int) -> bool:
             return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
     except FileNotFoundError:
         return False
+
+
+# --- 3-D SAME with a stride exceeding the kernel by 2 or more: Eigen keeps the negative padding ---
+
+def _issue_case(op: str) -> Case:
+    """The 3-D pooling of issue 17: a total SAME padding of -2 on the height, +1 on the width."""
+    X = np.random.default_rng(17).standard_normal((2, 1, 1, 3, 1)).astype("float32")
+    return Case(op, {"X": X}, {"auto_pad": "SAME_UPPER", "kernel_shape": [1, 1, 2], "strides": [1, 3, 1]})
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_eigens_3d_pooling_follows_the_unclamped_reading_and_onednns_the_clamped_one(op, eigen, onednn):
+    declaration = get_declaration(op)
+    case = _issue_case(op)
+    on_eigen, on_onednn = run_example(declaration, eigen, case), run_example(declaration, onednn, case)
+    assert on_eigen.status == "agree" and "pad_shape_unclamped" in on_eigen.verdict.reading.split(" or ")
+    assert on_onednn.status == "agree" and on_onednn.verdict.reading == ""
+
+
+def test_eigens_conv3d_shift_is_its_known_divergence_and_onednn_clamps(eigen, onednn):
+    X = np.random.default_rng(17).standard_normal((2, 1, 1, 3, 1)).astype("float32")
+    case = Case("Conv", {"X": X, "W": np.ones((1, 1, 1, 1, 1), "float32")},
+                {"auto_pad": "SAME_UPPER", "kernel_shape": [1, 1, 1], "strides": [1, 3, 1]})
+    entry = {e.id: e for e in load_manifest()}["tensorflow-eigen-conv3d-same-stride-exceeds-kernel-float32"]
+    on_eigen = run_example(CONV, eigen, case)
+    assert on_eigen.status == "disagree" and looks_like(entry, CONV, case, on_eigen)
+    assert run_example(CONV, onednn, case).status == "agree"
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool", "Conv"])
+def test_a_ci_run_on_eigen_meets_its_shifted_same_windows(op, eigen):
+    """The strategies aim at 3-D SAME with strides exceeding the kernel by 2 or more often enough
+    that the ci profile's 25 examples meet Eigen's shift: a reading for pooling, the manifest's
+    entry for Conv."""
+    result = certify(get_declaration(op), eigen, profile_settings("ci"), divergences=load_manifest(), probe=False)
+    assert result.passed, result.message
+    if op == "Conv":
+        assert result.excused.get("tensorflow-eigen-conv3d-same-stride-exceeds-kernel-float32"), result.excused
+    else:
+        assert any("pad_shape_unclamped" in named.split(" or ") for named in result.readings), result.readings

@@ -2,7 +2,9 @@
 
 The strategies draw only valid geometry and lean on the corners where conventions differ:
 N != C, odd and even spatial sizes, stride > 1 with SAME padding, odd total SAME padding (where
-SAME_UPPER and SAME_LOWER part ways), asymmetric explicit pads, dilations, groups and depthwise
+SAME_UPPER and SAME_LOWER part ways), SAME total padding of -2 or less in 3-D (a quarter of Conv's
+cases aim there: TensorFlow's Eigen Conv3D shifts its windows; ``conformance.strategies.windows``),
+asymmetric explicit pads, dilations, groups and depthwise
 convolutions, even kernels, kernels that are never symmetric (so that a flipped kernel changes
 the answer), weights across six decades of scale, and an input of about 4k elements at most.
 """
@@ -18,6 +20,8 @@ from hypothesis import strategies as st
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Aim, Draws, float_array, float_dtypes, other_than
+from conformance.strategies.windows import (REGIONS, SAME_WINDOW_SHIFT, SHIFT_AUTO_PADS, SHIFT_RANK, SHIFT_STRIDES, STRIDES,
+                                            kernel_shapes, shifted_axes, shifting_strides, spatial_sizes)
 from conformance.tolerance import Accumulation
 from reference.conv import conv_transpose_pads
 from reference.windows import effective_kernel, explicit_pads, window_output_shape, window_pads
@@ -36,18 +40,23 @@ def _channels(d: Draws) -> tuple[int, int, int]:
     return group, group * per_group, group * d("M/group", st.integers(1, 2))
 
 
-def _kernel(d: Draws, rank: int) -> tuple[list[int], list[int]]:
-    """Kernel shape and dilations per axis; 3-D keeps them small to stay within the budget."""
+def _kernel(d: Draws, rank: int, shifted: list[bool]) -> tuple[list[int], list[int]]:
+    """Kernel shape and dilations per axis; 3-D keeps them small to stay within the budget. Aimed at
+    SAME's window shift (``shifted`` axes), no dilations and a kernel of 1 or 2 on the shifted axes."""
     largest, widest = (3, 2) if rank == 3 else (4, 3)
+    if any(shifted):
+        return d("kernel_shape", kernel_shapes(shifted, largest)), d("dilations", st.just([1] * rank))
     kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
     dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
     return kernel, dilations
 
 
-def _spatial_sizes(d: Draws, lows: list[int], N: int, C: int) -> list[int]:
-    """Spatial sizes of X, each at least ``low``, odd and even alike, within the element budget."""
+def _spatial_sizes(d: Draws, lows: list[int], N: int, C: int, kernel=(), dilations=(), strides=(),
+                   shifted=()) -> list[int]:
+    """Spatial sizes of X, each at least ``low``, odd and even alike, within the element budget (on a
+    shifted axis, one whose SAME total padding is -2 or less: ``conformance.strategies.windows``)."""
     cap = max(1, int((INPUT_BUDGET / (N * C)) ** (1 / len(lows))))
-    return d("spatial", st.tuples(*(st.integers(lo, max(lo, min(lo + 7, cap))) for lo in lows)).map(list))
+    return d("spatial", spatial_sizes(lows, cap, kernel, dilations, strides, shifted))
 
 
 def _never_symmetric(W: np.ndarray) -> np.ndarray:
@@ -74,30 +83,39 @@ def _operands(d: Draws, dtype, x_shape, w_shape, M: int) -> dict[str, np.ndarray
     return {"X": X, "W": W, "B": B}
 
 
-def _geometry_draws(d: Draws):
-    """What Conv and ConvTranspose draw alike: dtype, rank, channels, batch, kernel, dilations, auto_pad."""
+def _geometry_draws(d: Draws, shift: bool = False):
+    """What Conv and ConvTranspose draw alike: dtype, rank, channels, batch, kernel, dilations, auto_pad;
+    with ``shift``, aimed at 3-D SAME with a stride exceeding the kernel by 2 or more (Conv only: the
+    axes to shift are returned too)."""
     dtype = d("dtype", float_dtypes())
-    rank = d("spatial_rank", st.sampled_from((1, 2, 2, 2, 3)))
+    rank = d("spatial_rank", st.just(SHIFT_RANK) if shift else st.sampled_from((1, 2, 2, 2, 3)))
     group, C, M = _channels(d)
     N = d("N", other_than(C, 1, 3))
-    kernel, dilations = _kernel(d, rank)
+    shifted = d("shifted_axes", shifted_axes(rank)) if shift else [False] * rank
+    kernel, dilations = _kernel(d, rank, shifted)
     extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
-    auto_pad = d("auto_pad", st.sampled_from(AUTO_PADS))
-    return dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad
+    auto_pad = d("auto_pad", st.sampled_from(SHIFT_AUTO_PADS if shift else AUTO_PADS))
+    return dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad, shifted
 
 
 @st.composite
 def conv_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     d = Draws(draw, pins)
-    dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad = _geometry_draws(d)
-    strides = d("strides", st.lists(st.sampled_from((1, 1, 2, 3)), min_size=rank, max_size=rank))
+    # A quarter of the cases aim at 3-D SAME with a stride exceeding the kernel by 2 or more, where
+    # TensorFlow's Eigen Conv3D shifts its windows (conformance.strategies.windows).
+    shift = d("region", st.sampled_from(REGIONS)) == SAME_WINDOW_SHIFT
+    dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad, shifted = _geometry_draws(d, shift)
+    if shift:
+        strides = d("strides", shifting_strides(extents, shifted))
+    else:
+        strides = d("strides", st.lists(st.sampled_from(STRIDES), min_size=rank, max_size=rank))
     pads = None
     if auto_pad == "NOTSET":
         pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
     begins, ends = explicit_pads(pads, rank)
     # SAME pads whatever the input; otherwise the padded input must hold one dilated kernel.
     lows = [1 if auto_pad.startswith("SAME") else max(1, e - b - en) for e, b, en in zip(extents, begins, ends)]
-    sizes = _spatial_sizes(d, lows, N, C)
+    sizes = _spatial_sizes(d, lows, N, C, kernel, dilations, strides, shifted)
     attributes = _attributes(
         d,
         {"auto_pad": auto_pad, "dilations": dilations, "group": group, "kernel_shape": kernel,
@@ -112,7 +130,7 @@ def conv_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
 @st.composite
 def conv_transpose_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     d = Draws(draw, pins)
-    dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad = _geometry_draws(d)
+    dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad, _ = _geometry_draws(d)
     output_shape_given = d("output_shape_given", st.booleans()) if auto_pad != "VALID" else False
     derived = output_shape_given or auto_pad in ("SAME_UPPER", "SAME_LOWER")
     # Derived padding must not be negative, which the specification leaves undefined: stride <= extent.
@@ -219,6 +237,8 @@ def conv_features(case: Case) -> dict[str, Any]:
         (o - 1) * s + effective_kernel(k, d) - i
         for o, s, k, d, i in zip(output, g["strides"], g["kernel"], g["dilations"], X.shape[2:])
     ) if same else 0
+    # -2 or less: clamped (the spec) or kept (TensorFlow's Eigen Conv3D), the windows read other elements.
+    features["same_window_shift"] = features["same_raw_total_padding"] <= -2
     return features
 
 
@@ -285,9 +305,12 @@ def _drawn_same_raw_total_padding(r: Mapping[str, Any]) -> int:
                for i, s, k, dl in zip(r["spatial"], r["strides"], r["kernel_shape"], r["dilations"]))
 
 
-def _same_raw_total_padding_reach(r: Mapping[str, Any]) -> tuple[int, int]:
-    """What SAME's least raw total padding can still be once the strides are drawn: on an axis of
-    stride s and dilated extent e it is (ceil(i/s) - 1)*s + e - i, between e - s and e - 1."""
+def _same_raw_total_padding_reach(r: Mapping[str, Any]) -> tuple[float, float]:
+    """What SAME's least raw total padding can still be once the region is drawn (strides of at most
+    4 in the SAME corner, at most 3 elsewhere, on extents of 1 or more), and once the strides are: on
+    an axis of stride s and dilated extent e it is (ceil(i/s) - 1)*s + e - i, between e - s and e - 1."""
+    if "strides" not in r:
+        return 1 - max(SHIFT_STRIDES if r["region"] == SAME_WINDOW_SHIFT else STRIDES), math.inf
     if not r["auto_pad"].startswith("SAME"):
         return 0, 0
     extents = [effective_kernel(k, dl) for k, dl in zip(r["kernel_shape"], r["dilations"])]
@@ -307,7 +330,7 @@ CONV_AIMS = {
     **COMMON_AIMS,
     "last_axis_output": Aim(("spatial",), lambda r: _drawn_output(r)[-1]),
     "second_last_axis_output": Aim(("spatial",), lambda r: _drawn_output(r)[-2] if len(r["spatial"]) > 1 else 0),
-    "same_raw_total_padding": Aim(("spatial",), _drawn_same_raw_total_padding, ("strides",),
+    "same_raw_total_padding": Aim(("spatial",), _drawn_same_raw_total_padding, ("region", "strides"),
                                   _same_raw_total_padding_reach),
 }
 
@@ -328,7 +351,7 @@ DECLARATIONS = (
         cases=conv_cases,
         tolerance=Accumulation(products_per_output, kernel_l1_times_input_max),
         features=conv_features,
-        corners=CORNERS,
+        corners=CORNERS + ("same_window_shift",),
         aims=CONV_AIMS,
     ),
     OpDeclaration(

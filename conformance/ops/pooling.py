@@ -2,12 +2,16 @@
 
 The strategies draw valid geometry only and lean on the corners where conventions differ:
 
-- ``ceil_mode`` where it adds a partial last window, and where ceil's last window would start in
-  the end padding and must be dropped (onnx/onnx#5711), ``ceil_mode`` with auto_pad (where the
-  spec's ceil and floor formulas agree);
+- ``ceil_mode`` where it adds a partial last window (with ceil_mode, a strided axis is at least one
+  element longer than one window), and where ceil's last window would start in the end padding and
+  must be dropped (onnx/onnx#5711), ``ceil_mode`` with auto_pad (where the spec's ceil and floor
+  formulas agree; under VALID half the time);
 - ``count_include_pad`` with padding, including windows that overhang the end padding in ceil mode;
 - padding next to windows of negative values (max pooling must ignore the padding, not read 0);
 - odd total SAME padding (SAME_UPPER and SAME_LOWER part ways), SAME with strides and dilations;
+- SAME whose total padding is -2 or less (a stride exceeding the kernel by 2 or more), where the
+  readings of ``pad_shape`` read other elements: a quarter of the cases aim there in 3-D, where
+  TensorFlow's Eigen kernels keep the negative padding (``conformance.strategies.windows``);
 - asymmetric pads, dilations, strides larger than the kernel, N != C;
 - MaxPool's Indices output with ``storage_order`` 0 and 1, on values without ties (the spec does
   not say which of two equal maxima is meant), and int8/uint8 inputs;
@@ -49,6 +53,8 @@ from hypothesis import strategies as st
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Draws, float_array, float_dtypes, other_than
+from conformance.strategies.windows import (REGIONS, SAME_WINDOW_SHIFT, SHIFT_AUTO_PADS, SHIFT_RANK, STRIDES, kernel_shapes,
+                                            shifted_axes, shifting_strides, spatial_sizes)
 from conformance.tolerance import Accumulation, Derived, Exact, gamma, unit_roundoff
 from reference.pooling import tap_counts, lp_pool, pool_geometry
 from reference.windows import effective_kernel, sliding_windows
@@ -103,24 +109,39 @@ def _dtype(d: Draws, op_type: str) -> str:
 def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Case:
     """A MaxPool, AveragePool or LpPool call (see the module docstring for what it favours)."""
     d = Draws(draw, pins)
+    # A quarter of the cases aim at 3-D SAME with a stride exceeding the kernel by 2 or more
+    # (conformance.strategies.windows): the rest are drawn anywhere.
+    shift = d("region", st.sampled_from(REGIONS)) == SAME_WINDOW_SHIFT
     dtype = _dtype(d, op_type)
-    rank = d("spatial_rank", st.sampled_from((1, 2, 2, 2, 3)))
+    rank = d("spatial_rank", st.just(SHIFT_RANK) if shift else st.sampled_from((1, 2, 2, 2, 3)))
     C = d("C", st.integers(1, 4))
     N = d("N", other_than(C, 1, 3))
     largest, widest = (3, 2) if rank == 3 else (4, 3)
-    kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
-    dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
-    strides = d("strides", st.lists(st.sampled_from((1, 1, 2, 3)), min_size=rank, max_size=rank))
-    extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
-    auto_pad = d("auto_pad", st.sampled_from(AUTO_PADS))
-    ceil_mode = d("ceil_mode", st.sampled_from((0, 1, 1) if auto_pad == "NOTSET" else (0, 0, 1)))
+    shifted = d("shifted_axes", shifted_axes(rank)) if shift else [False] * rank
+    if shift:
+        kernel = d("kernel_shape", kernel_shapes(shifted, largest))
+        dilations = d("dilations", st.just([1] * rank))
+        extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
+        strides = d("strides", shifting_strides(extents, shifted))
+    else:
+        kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
+        dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
+        strides = d("strides", st.lists(st.sampled_from(STRIDES), min_size=rank, max_size=rank))
+        extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
+    auto_pad = d("auto_pad", st.sampled_from(SHIFT_AUTO_PADS if shift else AUTO_PADS))
+    # ceil_mode under VALID half the time: where rounding up would add a window, onnxruntime does.
+    ceil_mode = d("ceil_mode", st.sampled_from({"NOTSET": (0, 1, 1), "VALID": (0, 1)}.get(auto_pad, (0, 0, 1))))
     pads = None
     if auto_pad == "NOTSET":
         pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
     begins, ends = (pads[:rank], pads[rank:]) if pads else ([0] * rank, [0] * rank)
     lows = [1 if auto_pad.startswith("SAME") else max(1, e - b - en) for e, b, en in zip(extents, begins, ends)]
+    if ceil_mode and auto_pad in ("NOTSET", "VALID"):
+        # A strided axis one element longer than a single window at least, so that ceil_mode can add a
+        # partial last window (or VALID's, against the spec, round one up).
+        lows = [low + 1 if s > 1 else low for low, s in zip(lows, strides)]
     cap = max(1, int((INPUT_BUDGET / (N * C)) ** (1 / rank)))
-    sizes = d("spatial", st.tuples(*(st.integers(lo, max(lo, min(lo + 7, cap))) for lo in lows)).map(list))
+    sizes = d("spatial", spatial_sizes(lows, cap, kernel, dilations, strides, shifted))
     _, _, _, begins, _, output = pool_geometry(sizes, kernel, strides, dilations, auto_pad, pads, ceil_mode)
     assume(not empty_windows(sizes, kernel, strides, dilations, begins, output))
     values = {"auto_pad": auto_pad, "ceil_mode": ceil_mode, "dilations": dilations, "kernel_shape": kernel,
@@ -141,7 +162,9 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
         else:
             X = float_array(d, "X", shape, dtype)
     elif op_type == "AveragePool":
-        values["count_include_pad"] = d("count_include_pad", st.sampled_from((0, 1)))
+        # Aimed at SAME's window shift, the padding of the other axes is left out of the divisor,
+        # as TensorFlow's own SAME average does (count_include_pad=1 there comes from the other draws).
+        values["count_include_pad"] = d("count_include_pad", st.just(0) if shift else st.sampled_from((0, 1)))
         defaults["count_include_pad"] = 0
         X = float_array(d, "X", shape, dtype)
     else:
@@ -184,6 +207,8 @@ def pool_features(case: Case) -> dict[str, Any]:
     overhang = max((o - 1) * s + effective_kernel(k, dl) - (size + b + e) for o, s, k, dl, size, b, e
                    in zip(output, strides, kernel, dilations, X.shape[2:], begins, ends))
     padded = any(begins) or any(ends)
+    raw_total = min((-(-n // s) - 1) * s + effective_kernel(k, dl) - n
+                    for n, k, s, dl in zip(X.shape[2:], kernel, strides, dilations)) if auto_pad.startswith("SAME") else 0
     return {
         "spatial_rank": rank,
         "dtype": str(X.dtype),
@@ -213,9 +238,9 @@ def pool_features(case: Case) -> dict[str, Any]:
         # VALID with ceil_mode, where rounding up (against the spec) would add a window
         "ceil_rounds_valid_up": on_valid != output,
         # SAME's total padding before it is clamped at zero (negative where a stride exceeds the kernel)
-        "same_raw_total_padding": min(((-(-n // s) - 1) * s + effective_kernel(k, dl) - n
-                                       for n, k, s, dl in zip(X.shape[2:], kernel, strides, dilations)))
-        if auto_pad.startswith("SAME") else 0,
+        "same_raw_total_padding": raw_total,
+        # -2 or less: clamped or kept (the readings of pad_shape), the windows read other elements
+        "same_window_shift": raw_total <= -2,
         "odd_spatial": any(s % 2 for s in X.shape[2:]),
         "even_spatial": any(s % 2 == 0 for s in X.shape[2:]),
         "batch_ne_channels": X.shape[0] != X.shape[1],
@@ -293,7 +318,7 @@ POOL_CORNERS = (
     "ceil_mode=1", "ceil_adds_window", "ceil_window_dropped", "ceil_overhang", "ceil_mode_with_auto_pad",
     "ceil_rounds_valid_up",
     "padded", "asymmetric_pads", "strided", "dilated", "same_with_stride", "same_dilated", "odd_total_padding",
-    "stride_exceeds_kernel", "odd_spatial", "even_spatial", "batch_ne_channels",
+    "stride_exceeds_kernel", "same_window_shift", "odd_spatial", "even_spatial", "batch_ne_channels",
 )
 
 

@@ -10,7 +10,8 @@ AveragePool, LpPool, ConvTranspose): https://onnx.ai/onnx/operators/onnx__Conv.h
   the total being ``(output - 1) * stride + ((kernel - 1) * dilation + 1) - input``; "in case the
   padding is an odd number, the extra padding is added at the end for SAME_UPPER and at the
   beginning for SAME_LOWER". A negative total (a stride longer than the kernel) pads nothing, as
-  TensorFlow's own SAME does.
+  TensorFlow's own SAME does in 1-D and 2-D and on oneDNN (its Eigen 3-D kernels keep the negative
+  total; where a lowering hands SAME_UPPER to TensorFlow's own SAME, that reaches the result).
 - Pooling outputs: ``floor((input + pad_shape - dilated kernel) / stride) + 1``, or ``ceil`` with
   ceil_mode and explicit pads, where "sliding windows that would start in the right padded region
   are ignored"; under auto_pad the spec's ceil and floor formulas give the same shape.

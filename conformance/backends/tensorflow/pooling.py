@@ -2,7 +2,8 @@
 
 - MaxPool: ``tf.nn.max_pool`` (``tf.nn.pool`` with dilations, which TensorFlow allows with stride 1
   only). auto_pad SAME_UPPER becomes TensorFlow's own ``"SAME"`` (the odd pixel at the end, as in
-  TF). Explicit pads, SAME_LOWER's pads (TensorFlow has no SAME_LOWER), SAME_UPPER's with
+  TF; in 3-D on Eigen, TensorFlow keeps a negative SAME total, which is ONNX's ``pad_shape_unclamped``
+  reading). Explicit pads, SAME_LOWER's pads (TensorFlow has no SAME_LOWER), SAME_UPPER's with
   dilations, and the end padding a ceil-mode window reaches past, are ``-inf`` (the lowest
   integer for int8/uint8) added with ``tf.pad``, then ``"VALID"``: padding never wins a maximum.
   The Indices output comes from ``tf.nn.max_pool_with_argmax`` (2-D, NHWC, no dilations), whose
