@@ -227,6 +227,52 @@ def draw_cases(
     return list(found.values())[:count], draws
 
 
+def run_draw_benchmark(count: int = 100) -> dict[str, Any]:
+    """What drawing a case costs, per operator and per family (the module that declares it): ``count``
+    cases of each declared operator, drawn as a ``ci`` search draws them (derandomized, generation
+    only: ``conformance.certify.drawn_cases``), after a short warm-up; Hypothesis and the declaration's
+    own code together, which a search pays before any backend runs."""
+    from conformance.certify import drawn_cases
+    from conformance.ops import declarations
+
+    table = declarations()
+    operators = []
+    for op_type, declaration in table.items():
+        drawn_cases(declaration.cases(), 5, f"{op_type} warm-up")
+        started = time.perf_counter()
+        cases = drawn_cases(declaration.cases(), count, f"{op_type} draw benchmark")
+        seconds = time.perf_counter() - started
+        labels = sum(len(case.draws) for case in cases) / max(1, len(cases))
+        operators.append({"op": op_type, "family": table.family(op_type), "cases": len(cases), "seconds": seconds,
+                          "ms_per_case": 1000 * seconds / max(1, len(cases)), "labels_per_case": labels})
+    families: dict[str, list[dict[str, Any]]] = {}
+    for entry in operators:
+        families.setdefault(entry["family"], []).append(entry)
+    rows = []
+    for family, entries in families.items():
+        slowest = max(entries, key=lambda e: e["ms_per_case"])
+        cases = sum(e["cases"] for e in entries)
+        rows.append({"family": family, "operators": len(entries), "cases": cases,
+                     "ms_per_case": 1000 * sum(e["seconds"] for e in entries) / max(1, cases),
+                     "slowest": slowest["op"], "slowest_ms_per_case": slowest["ms_per_case"]})
+    return {"count": count, "machine": machine_info(), "families": rows, "operators": operators}
+
+
+def format_draw_benchmark(results: dict[str, Any]) -> str:
+    """``run_draw_benchmark``'s figures as a plain-text table."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, color_system=None, force_terminal=False, highlight=False)
+    table = _table(f"Drawing cases ({results['count']} per operator, derandomized, generation only)",
+                   ("family", "operators", "ms per case", "slowest", "its ms per case"), ("family", "slowest"))
+    for row in sorted(results["families"], key=lambda r: -r["ms_per_case"]):
+        table.add_row(row["family"], str(row["operators"]), _ms(row["ms_per_case"]), row["slowest"],
+                      _ms(row["slowest_ms_per_case"]))
+    console.print(table)
+    return buffer.getvalue()
+
+
 def machine_info() -> dict[str, Any]:
     """Where the figures were measured: CPUs, load, platform, and the versions that matter.
 

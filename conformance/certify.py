@@ -170,6 +170,7 @@ class CertifyResult:
     error_ratios: list[float] = field(default_factory=list)
     facts: dict[str, Any] | None = None  # the execution facts the verdict was reached under
     seconds: float = 0.0
+    probe_seconds: float = 0.0  # of which the known divergences' probes took (reused verdicts included)
 
     @property
     def unexpected_passes(self) -> list[DivergenceProbe]:
@@ -291,11 +292,13 @@ def certify(
     elif result.examples == 0 and result.unsupported:
         result.status = "unsupported"
         result.message = f"every drawn case was unsupported: {next(iter(reasons))}"
+    probes_started = time.perf_counter()
     for divergence in regions if probe else ():
         result.divergences.append(
             probe_divergence(declaration, backend, divergence, settings_, failures_dir=failures_dir,
                              replay_hint=replay_hint, cache=probe_cache, facts=facts)
         )
+    result.probe_seconds = time.perf_counter() - probes_started
     if result.status == "agree" and any(d.reproduced for d in result.divergences):
         result.status = "known_divergence"
         result.message = "; ".join(d.describe() for d in regions)

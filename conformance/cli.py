@@ -194,10 +194,26 @@ def build_parser() -> argparse.ArgumentParser:
     _json_option(divergences, 'a list of {"id", "backend", "op", "status", "when", "looks_like", "environment",'
                               ' "reason", "link", "share", "backend_share"}')
 
-    bench = command("bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)")
-    bench.add_argument("op", metavar="OP", nargs="?", default="Conv", help="operator to benchmark (default: Conv)")
-    bench.add_argument("--examples", type=_positive, default=200, metavar="N", help="cases per backend (default: 200)")
+    bench = command(
+        "bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)",
+        "`conformance bench [OP]` measures the harness's parts on OP (default: Conv): differential examples"
+        " per backend, certification's search and probes, a naive harness, and the reference against"
+        " onnx.reference. `conformance bench certify [OP]` measures what a user waits for: the wall time of"
+        " the real `conformance certify OP` command, a fresh process each, for each --backend alone and all"
+        " together, at two --counts, each on an empty probe cache and again; it reports the marginal examples"
+        " per second between the counts and the probes' share of the time (several minutes for the defaults)."
+        " `conformance bench draws` measures what drawing one case costs, per operator family (--examples"
+        " cases of each operator, default 100).",
+    )
+    bench.add_argument("target", metavar="[certify] OP | draws", nargs="*", help="operator to benchmark (default: Conv),"
+                       " after `certify` to time the certify command; or `draws`, the cost of drawing cases")
+    bench.add_argument("--examples", type=_positive, metavar="N",
+                       help="cases per backend (default: 200), or per operator for `draws` (default: 100)")
     bench.add_argument("--quick", action="store_true", help="a few seconds' smoke run with fewer cases and repeats")
+    bench.add_argument("--counts", type=_positive, nargs=2, metavar=("N1", "N2"),
+                       help="bench certify: the two example counts (default: 50 350; with --quick, 5 15)")
+    _backend_option(bench, "bench certify: a backend to time (repeatable; default: reference, onnxruntime and"
+                           " tensorflow, each alone and all together)")
     _json_option(bench, "all figures")
     return parser
 
@@ -471,11 +487,44 @@ def cmd_divergences(args) -> int:
 def cmd_bench(args) -> int:
     from conformance.bench import format_benchmark, run_benchmark
 
-    results = run_benchmark(args.op, examples=args.examples, quick=args.quick)
+    certify_mode = args.target[:1] == ["certify"]
+    words = args.target[1:] if certify_mode else args.target
+    if len(words) > 1:
+        raise ConformanceError(f"bench takes one operator, got {' '.join(words)}")
+    op = words[0] if words else "Conv"
+    if certify_mode:
+        return _bench_certify(args, op)
+    if args.target == ["draws"]:
+        from conformance.bench import format_draw_benchmark, run_draw_benchmark
+
+        results = run_draw_benchmark(args.examples or (10 if args.quick else 100))
+        if args.json:
+            _print_json(results)
+        else:
+            print(format_draw_benchmark(results))
+        return EXIT_OK
+    if args.counts or args.backend:
+        raise ConformanceError("--counts and --backend belong to `conformance bench certify`")
+    results = run_benchmark(op, examples=args.examples or 200, quick=args.quick)
     if args.json:
         _print_json(results)
     else:
         print(format_benchmark(results))
+    return EXIT_OK
+
+
+def _bench_certify(args, op: str) -> int:
+    from conformance.bench_certify import BACKENDS, COUNTS, QUICK_COUNTS, format_certify_benchmark, run_certify_benchmark
+    from conformance.ops import get_declaration
+
+    get_declaration(op)  # an unknown operator is a usage error before minutes of timing
+    counts = args.counts or (QUICK_COUNTS if args.quick else COUNTS)
+    progress = None if args.json else (lambda text: print(f"timing {text}...", file=sys.stderr, flush=True))
+    results = run_certify_benchmark(op, args.backend or BACKENDS, counts, progress=progress)
+    if args.json:
+        _print_json(results)
+    else:
+        print(format_certify_benchmark(results))
     return EXIT_OK
 
 

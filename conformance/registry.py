@@ -25,6 +25,7 @@ class FamilyRegistry(Mapping):
     def __init__(self, package: str, attribute: str, key: Callable[[Any], str] | None = None):
         self._package, self._attribute, self._key = package, attribute, key
         self._entries: dict[str, Any] | None = None
+        self._families: dict[str, str] = {}  # op_type -> the module (family) that defines it
 
     def _table(self) -> dict[str, Any]:
         if self._entries is None:
@@ -40,8 +41,14 @@ class FamilyRegistry(Mapping):
                     if op_type in entries:
                         raise RuntimeError(f"{op_type} is defined twice in {self._package} ({info.name})")
                     entries[op_type] = entry
+                    self._families[op_type] = info.name
             self._entries = entries
         return self._entries
+
+    def family(self, op_type: str) -> str:
+        """The name of the module that defines ``op_type`` (``conv``, ``pooling``...)."""
+        self._table()
+        return self._families[op_type]
 
     def __getitem__(self, op_type: str) -> Any:
         return self._table()[op_type]

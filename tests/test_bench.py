@@ -137,3 +137,16 @@ def test_pooling_reference_speed_is_measured_against_onnx_reference(op):
     speed = bench._reference_timing(bench.OPS[op], repeats=1)
     assert speed["goal"] == 20.0 and _positive(speed["reference_ms"]) and _positive(speed["onnx_reference_ms"])
     assert speed["max_abs_difference"] < 1e-5  # float32 averages of 9 values; maxima are exact
+
+
+def test_the_draw_benchmark_times_every_declared_operator_and_groups_them_by_family():
+    from conformance.bench import format_draw_benchmark, run_draw_benchmark
+    from conformance.ops import declarations
+
+    results = run_draw_benchmark(count=2)
+    assert sorted(e["op"] for e in results["operators"]) == sorted(declarations())
+    assert all(e["cases"] >= 1 and e["ms_per_case"] > 0 for e in results["operators"])
+    families = {row["family"]: row for row in results["families"]}
+    assert families["conv"]["operators"] == 2 and families["conv"]["slowest"] in ("Conv", "ConvTranspose")
+    assert sum(row["operators"] for row in results["families"]) == len(declarations())
+    assert "pooling" in format_draw_benchmark(results)

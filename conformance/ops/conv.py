@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
-from conformance.strategies import Aim, Draws, float_array, float_dtypes, other_than
+from conformance.strategies import Aim, Draws, float_array, float_dtypes, integer_lists, other_than
 from conformance.strategies.windows import (REGIONS, SAME_WINDOW_SHIFT, SHIFT_AUTO_PADS, SHIFT_RANK, SHIFT_STRIDES, STRIDES,
                                             kernel_shapes, shifted_axes, shifting_strides, spatial_sizes)
 from conformance.tolerance import Accumulation
@@ -45,7 +45,7 @@ def _kernel(d: Draws, rank: int, shifted: list[bool]) -> tuple[list[int], list[i
     SAME's window shift (``shifted`` axes), no dilations and a kernel of 1 or 2 on the shifted axes."""
     largest, widest = (3, 2) if rank == 3 else (4, 3)
     if any(shifted):
-        return d("kernel_shape", kernel_shapes(shifted, largest)), d("dilations", st.just([1] * rank))
+        return d("kernel_shape", kernel_shapes(tuple(shifted), largest)), d("dilations", st.just([1] * rank))
     kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
     dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
     return kernel, dilations
@@ -56,7 +56,7 @@ def _spatial_sizes(d: Draws, lows: list[int], N: int, C: int, kernel=(), dilatio
     """Spatial sizes of X, each at least ``low``, odd and even alike, within the element budget (on a
     shifted axis, one whose SAME total padding is -2 or less: ``conformance.strategies.windows``)."""
     cap = max(1, int((INPUT_BUDGET / (N * C)) ** (1 / len(lows))))
-    return d("spatial", spatial_sizes(lows, cap, kernel, dilations, strides, shifted))
+    return d("spatial", spatial_sizes(tuple(lows), cap, tuple(kernel), tuple(dilations), tuple(strides), tuple(shifted)))
 
 
 def _never_symmetric(W: np.ndarray) -> np.ndarray:
@@ -106,12 +106,12 @@ def conv_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     shift = d("region", st.sampled_from(REGIONS)) == SAME_WINDOW_SHIFT
     dtype, rank, group, C, M, N, kernel, dilations, extents, auto_pad, shifted = _geometry_draws(d, shift)
     if shift:
-        strides = d("strides", shifting_strides(extents, shifted))
+        strides = d("strides", shifting_strides(tuple(extents), tuple(shifted)))
     else:
         strides = d("strides", st.lists(st.sampled_from(STRIDES), min_size=rank, max_size=rank))
     pads = None
     if auto_pad == "NOTSET":
-        pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
+        pads = d("pads", integer_lists(tuple((0, e - 1) for e in extents * 2)))
     begins, ends = explicit_pads(pads, rank)
     # SAME pads whatever the input; otherwise the padded input must hold one dilated kernel.
     lows = [1 if auto_pad.startswith("SAME") else max(1, e - b - en) for e, b, en in zip(extents, begins, ends)]
@@ -138,11 +138,11 @@ def conv_transpose_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
                                        for e in extents)).map(list))
     output_padding = None
     if any(s > 1 for s in strides) and d("with_output_padding", st.booleans()):
-        output_padding = d("output_padding", st.tuples(*(st.integers(0, s - 1) for s in strides)).map(list))
+        output_padding = d("output_padding", integer_lists(tuple((0, s - 1) for s in strides)))
     adds = output_padding or [0] * rank
     pads = None
     if auto_pad == "NOTSET" and not output_shape_given:
-        pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
+        pads = d("pads", integer_lists(tuple((0, e - 1) for e in extents * 2)))
     begins, ends = explicit_pads(pads, rank)
     # The smallest input whose cropped output keeps at least one element on every axis.
     lows = [max(1, 1 + math.ceil((b + en + 1 - e - a) / s)) for e, b, en, a, s in zip(extents, begins, ends, adds, strides)]

@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
-from conformance.strategies import Draws, float_array, float_dtypes, other_than
+from conformance.strategies import Draws, float_array, float_dtypes, integer_lists, other_than
 from conformance.strategies.windows import (REGIONS, SAME_WINDOW_SHIFT, SHIFT_AUTO_PADS, SHIFT_RANK, STRIDES, kernel_shapes,
                                             shifted_axes, shifting_strides, spatial_sizes)
 from conformance.tolerance import Accumulation, Derived, Exact, gamma, unit_roundoff
@@ -119,10 +119,10 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
     largest, widest = (3, 2) if rank == 3 else (4, 3)
     shifted = d("shifted_axes", shifted_axes(rank)) if shift else [False] * rank
     if shift:
-        kernel = d("kernel_shape", kernel_shapes(shifted, largest))
+        kernel = d("kernel_shape", kernel_shapes(tuple(shifted), largest))
         dilations = d("dilations", st.just([1] * rank))
         extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
-        strides = d("strides", shifting_strides(extents, shifted))
+        strides = d("strides", shifting_strides(tuple(extents), tuple(shifted)))
     else:
         kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
         dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
@@ -133,7 +133,7 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
     ceil_mode = d("ceil_mode", st.sampled_from({"NOTSET": (0, 1, 1), "VALID": (0, 1)}.get(auto_pad, (0, 0, 1))))
     pads = None
     if auto_pad == "NOTSET":
-        pads = d("pads", st.tuples(*(st.integers(0, e - 1) for e in extents * 2)).map(list))
+        pads = d("pads", integer_lists(tuple((0, e - 1) for e in extents * 2)))
     begins, ends = (pads[:rank], pads[rank:]) if pads else ([0] * rank, [0] * rank)
     lows = [1 if auto_pad.startswith("SAME") else max(1, e - b - en) for e, b, en in zip(extents, begins, ends)]
     if ceil_mode and auto_pad in ("NOTSET", "VALID"):
@@ -141,7 +141,7 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
         # partial last window (or VALID's, against the spec, round one up).
         lows = [low + 1 if s > 1 else low for low, s in zip(lows, strides)]
     cap = max(1, int((INPUT_BUDGET / (N * C)) ** (1 / rank)))
-    sizes = d("spatial", spatial_sizes(lows, cap, kernel, dilations, strides, shifted))
+    sizes = d("spatial", spatial_sizes(tuple(lows), cap, tuple(kernel), tuple(dilations), tuple(strides), tuple(shifted)))
     _, _, _, begins, _, output = pool_geometry(sizes, kernel, strides, dilations, auto_pad, pads, ceil_mode)
     assume(not empty_windows(sizes, kernel, strides, dilations, begins, output))
     values = {"auto_pad": auto_pad, "ceil_mode": ceil_mode, "dilations": dilations, "kernel_shape": kernel,

@@ -66,7 +66,7 @@ from hypothesis import strategies as st
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.ops.pooling import integer_array
-from conformance.strategies import Draws, float_array
+from conformance.strategies import Draws, float_array, integer_lists
 from conformance.tolerance import Derived, gamma, unit_roundoff
 from reference.resize import COORDINATE_MODES, NEAREST_MODES, AxisResize, apply_axes, resize_axes
 
@@ -143,7 +143,7 @@ def resize_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
         inputs["scales"] = np.array(scales, dtype=np.float32)
         sizes_out = [math.floor(n * s) for n, s in zip(sizes_in, scales)]
     else:
-        targets = d("sizes", st.tuples(*(st.integers(1, 2 * n + 3) for n in sizes_in)).map(list))
+        targets = d("sizes", integer_lists(tuple((1, 2 * n + 3) for n in sizes_in)))
         if axes is None and not batch_channel_resized:
             targets[0], targets[1] = shape[0], shape[1]
         policy = d("keep_aspect_ratio_policy", st.sampled_from(("stretch", "stretch", "not_larger", "not_smaller")))

@@ -43,7 +43,7 @@ FAILING = ("inconclusive", "disagree", "error", "timeout")
 # in binary floating point, so the same ratios always fall in the same bins.
 BINS_PER_DECADE = 4
 TIMING_KEYS = ("timing",)  # top-level keys that hold timing
-ROW_TIMING_KEYS = ("seconds",)
+ROW_TIMING_KEYS = ("seconds", "probe_seconds")
 
 
 @dataclass

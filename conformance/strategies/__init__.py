@@ -134,6 +134,14 @@ def _within(low: float | None, high: float | None, value: Any) -> bool:
     return (low is None or low <= value) and (high is None or value <= high)
 
 
+@functools.lru_cache(maxsize=4096)
+def integer_lists(bounds: tuple[tuple[int, int], ...]) -> st.SearchStrategy[list[int]]:
+    """A list of integers, the i-th in ``bounds[i] = (low, high)``, inclusive. Built once per bounds:
+    a strategy built anew for every draw costs Hypothesis its validation and labels again, which
+    was a third of a Conv case's drawing (the choices drawn are the same either way)."""
+    return st.tuples(*(st.integers(low, high) for low, high in bounds)).map(list)
+
+
 def float_dtypes() -> st.SearchStrategy[str]:
     """A dtype name: float32 most of the time; float16 and float64 for the backends that support them."""
     return st.sampled_from(("float32",) * 6 + ("float16", "float64"))

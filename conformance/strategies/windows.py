@@ -29,10 +29,11 @@ pass (with ``region`` third of four, or at a fifth or a sixth, one of them faile
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
 
 from hypothesis import strategies as st
 
+from conformance.strategies import integer_lists
 from reference.windows import effective_kernel
 
 SAME_WINDOW_SHIFT = "same_window_shift"
@@ -44,6 +45,7 @@ PADDED_STRIDES = (1, 1, 2)
 STRIDES = (1, 1, 2, 3)  # anywhere
 
 
+@functools.lru_cache(maxsize=4096)  # built once per arguments (see integer_lists)
 def shifted_axes(rank: int) -> st.SearchStrategy[list[bool]]:
     """Which spatial axes get a SAME total padding of -2 or less: at least one, and (beyond 1-D) not
     all, so that another axis is padded."""
@@ -51,13 +53,15 @@ def shifted_axes(rank: int) -> st.SearchStrategy[list[bool]]:
         rank == 1 or not all(axes)))
 
 
-def kernel_shapes(shifted: Sequence[bool], largest: int) -> st.SearchStrategy[list[int]]:
+@functools.lru_cache(maxsize=4096)  # built once per arguments (see integer_lists)
+def kernel_shapes(shifted: tuple[bool, ...], largest: int) -> st.SearchStrategy[list[int]]:
     """A kernel of 1 or 2 on each shifted axis (a stride of at most 4 exceeds it by 2), and 2 to
     ``largest`` on the others, which SAME then pads (mostly): windows cropped on one axis, padded on another."""
     return st.tuples(*(st.integers(1, 2) if shift else st.integers(2, max(2, largest)) for shift in shifted)).map(list)
 
 
-def shifting_strides(extents: Sequence[int], shifted: Sequence[bool]) -> st.SearchStrategy[list[int]]:
+@functools.lru_cache(maxsize=4096)  # built once per arguments (see integer_lists)
+def shifting_strides(extents: tuple[int, ...], shifted: tuple[bool, ...]) -> st.SearchStrategy[list[int]]:
     """On each shifted axis a stride of 3 or 4 that exceeds the dilated kernel ``extents`` by 2 or more;
     on the others 1 or 2, shorter than their kernel of 2 or more, so that SAME pads them (but for
     a stride of 2 on a kernel of 2 where the size is even)."""
@@ -65,6 +69,7 @@ def shifting_strides(extents: Sequence[int], shifted: Sequence[bool]) -> st.Sear
                        else st.sampled_from(PADDED_STRIDES) for e, shift in zip(extents, shifted))).map(list)
 
 
+@functools.lru_cache(maxsize=4096)  # built once per arguments (see integer_lists)
 def shifted_size(extent: int, stride: int, cap: int) -> st.SearchStrategy[int]:
     """A size whose last stride leaves ``r`` elements, ``extent + 2 <= r <= stride`` (a SAME total
     padding of ``extent - r <= -2``), with 1 to ``cap // stride`` windows (at least 1)."""
@@ -73,11 +78,14 @@ def shifted_size(extent: int, stride: int, cap: int) -> st.SearchStrategy[int]:
                      st.integers(1, windows), st.integers(min(extent + 2, stride), stride))
 
 
-def spatial_sizes(lows: Sequence[int], cap: int, kernel: Sequence[int] = (), dilations: Sequence[int] = (),
-                  strides: Sequence[int] = (), shifted: Sequence[bool] = ()) -> st.SearchStrategy[list[int]]:
+@functools.lru_cache(maxsize=4096)  # built once per arguments (see integer_lists)
+def spatial_sizes(lows: tuple[int, ...], cap: int, kernel: tuple[int, ...] = (), dilations: tuple[int, ...] = (),
+                  strides: tuple[int, ...] = (), shifted: tuple[bool, ...] = ()) -> st.SearchStrategy[list[int]]:
     """Spatial sizes, odd and even alike: at least ``lows`` and at most ``low + 7`` (and ``cap``, the
     budget's per-axis share), or on a ``shifted`` axis one whose SAME total padding is -2 or less."""
-    shifted = list(shifted) or [False] * len(lows)
+    shifted = tuple(shifted) or (False,) * len(lows)
+    if not any(shifted):
+        return integer_lists(tuple((low, max(low, min(low + 7, cap))) for low in lows))
     return st.tuples(*(
         shifted_size(effective_kernel(kernel[axis], dilations[axis]), strides[axis], cap) if shifted[axis]
         else st.integers(low, max(low, min(low + 7, cap)))
