@@ -16,6 +16,11 @@
 3. A cell that would agree on fewer judged examples than ``JUDGED_FLOOR`` of the profile's is
    ``inconclusive``, and fails unless a manifest entry of status ``inconclusive`` accepts it.
 
+``certify_together`` certifies several backends at once (``conformance certify OP`` with more than
+one ``--backend``): each case is drawn once, the reference evaluated once, and the case judged on
+every backend; a backend that fails, or is left short of judged examples, is then certified alone,
+so that every verdict and shrunk counterexample is the one ``certify`` gives.
+
 A known divergence applies when it names the backend, its version and the operator, and the
 backend's execution facts (``conformance.environment``) satisfy its ``environment``: one that
 holds on another CPU path only is neither excused nor probed here. The facts are kept in the
@@ -82,13 +87,16 @@ class Outcome:
     warnings: tuple[str, ...] = ()  # what the backend warned while it ran the case
 
 
-def run_example(declaration: OpDeclaration, backend: Backend, case: Case) -> Outcome:
-    """Run ``case`` on ``backend`` and judge it against the reference.
+def run_example(declaration: OpDeclaration, backend: Backend, case: Case,
+                expected: Sequence[np.ndarray] | None = None) -> Outcome:
+    """Run ``case`` on ``backend`` and judge it against the reference (``expected``, if the caller
+    has evaluated it already).
 
     Warnings the backend raises while it runs (NumPy's overflow in onnx.reference's exp, say) are
     the case's, not the run's: they are kept in the outcome instead of reaching the terminal.
     """
-    expected = declaration.expected(case)  # a failure here is the harness's, and must not be blamed on the backend
+    if expected is None:
+        expected = declaration.expected(case)  # a failure here is the harness's, and must not be blamed on the backend
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -220,14 +228,7 @@ def certify(
     ``probe_cache``: where probe verdicts are reused and kept (None: every divergence is probed).
     """
     started = time.perf_counter()
-    facts = dict(facts) if facts is not None else execution_facts(backend)
-    applicable = [d for d in divergences if d.applies_to(backend.name, backend.version, declaration.op_type, facts)]
-    regions = [d for d in applicable if d.region]
-    result = CertifyResult(declaration.op_type, backend.name, backend.version, facts=facts)
-    reasons: Counter[str] = Counter()
-    excused: Counter[str] = Counter()
-    corners: Counter[str] = Counter()
-    earlier: list[tuple[Case, Outcome]] = []
+    tally = _Tally(declaration, backend, divergences, facts)
 
     def check(case: Case) -> None:
         # A case that is not judged is rejected (assume), so that Hypothesis draws another: the
@@ -235,23 +236,121 @@ def certify(
         # the backend's unsupported cases and undetermined outputs take.
         if on_example is not None:
             on_example()
-        result.draws += 1
+        failure = tally.take(case, declaration.features(case), run_example(declaration, backend, case))
+        if failure is not None:
+            raise failure
+        if not tally.judged_last:
+            reject()
+
+    failure = _search(declaration.cases(), check, settings_, seed, label=declaration.op_type)
+    return tally.finish(failure, settings_, started, seed=seed, failures_dir=failures_dir, replay_hint=replay_hint,
+                        probe=probe, probe_cache=probe_cache)
+
+
+def certify_together(
+    declaration: OpDeclaration,
+    backends: Sequence[Backend],
+    settings_: settings,
+    *,
+    divergences: Iterable[KnownDivergence] = (),
+    seed: int | None = None,
+    failures_dir: Path | str | None = None,
+    replay_hint: str = "conformance replay {dir} --backend {backend}",
+    on_example: Callable[[], None] | None = None,
+    probe_cache: ProbeCache | None = None,
+) -> list[CertifyResult]:
+    """Certify one operator on several backends, each case drawn once and judged on all of them.
+
+    One search draws the cases (derandomized from the operator, as ``certify``'s is), evaluates
+    the reference once per case, and runs each case on every backend still open: one that has not
+    failed. A case counts towards the profile's examples only where every open backend judged it
+    (so each gets at least the profile's judged examples, as alone); the others are still tallied
+    for the backends that judged them. The search does not shrink: a backend that fails is closed,
+    and then certified alone (``certify``), whose own search finds and shrinks its failure, as
+    does a backend left short of judged examples by the others' rejections. Should that search meet
+    no failure, the one found here is the counterexample, unshrunk. The verdicts are ``certify``'s;
+    the examples differ only in that a backend's cases are not redrawn where another rejects them.
+
+    Returns a result per backend, in order; ``on_example`` is called once per drawn case.
+    """
+    started = time.perf_counter()
+    tallies = [_Tally(declaration, backend, divergences) for backend in backends]
+
+    def check(case: Case) -> None:
+        open_tallies = [t for t in tallies if t.failure is None]
+        if not open_tallies:
+            raise _AllFailed()
+        if on_example is not None:
+            on_example()
         features = declaration.features(case)
-        inside = [d for d in regions if d.matches(features)]
-        outcome = run_example(declaration, backend, case)
+        expected = declaration.expected(case)
+        for tally in open_tallies:
+            outcome = run_example(declaration, tally.backend, case, expected=expected)
+            tally.failure = tally.take(case, features, outcome)
+        if not all(t.judged_last for t in open_tallies):
+            reject()
+
+    shared = settings(settings_, phases=[phase for phase in settings_.phases if phase != Phase.shrink])
+    _search(declaration.cases(), check, shared, seed, label=declaration.op_type)
+    results = []
+    floor = judged_floor(settings_)
+    for tally in tallies:
+        if tally.failure is None and tally.result.judged >= floor:
+            results.append(tally.finish(None, settings_, started, seed=seed, failures_dir=failures_dir,
+                                        replay_hint=replay_hint, probe=True, probe_cache=probe_cache))
+            continue
+        alone = certify(declaration, tally.backend, settings_, divergences=divergences, seed=seed,
+                        failures_dir=failures_dir, replay_hint=replay_hint, facts=tally.result.facts,
+                        probe_cache=probe_cache)
+        if tally.failure is not None and alone.passed and alone.status == "agree":
+            # Its own search met no failure: the one found here stands, unshrunk.
+            alone = tally.finish(tally.failure, settings_, started, seed=seed, failures_dir=failures_dir,
+                                 replay_hint=replay_hint, probe=True, probe_cache=probe_cache)
+        results.append(alone)
+    return results
+
+
+class _AllFailed(Exception):
+    """Every backend of a shared search has failed: nothing is left to judge."""
+
+
+class _Tally:
+    """What one backend's certification has met so far (``certify``'s step 1), and how it ends."""
+
+    def __init__(self, declaration: OpDeclaration, backend: Backend, divergences: Iterable[KnownDivergence],
+                 facts: Mapping[str, Any] | None = None):
+        self.declaration, self.backend = declaration, backend
+        facts = dict(facts) if facts is not None else execution_facts(backend)
+        self.applicable = [d for d in divergences
+                           if d.applies_to(backend.name, backend.version, declaration.op_type, facts)]
+        self.regions = [d for d in self.applicable if d.region]
+        self.result = CertifyResult(declaration.op_type, backend.name, backend.version, facts=facts)
+        self.reasons: Counter[str] = Counter()
+        self.excused: Counter[str] = Counter()
+        self.corners: Counter[str] = Counter()
+        self.earlier: list[tuple[Case, Outcome]] = []
+        self.judged_last = False  # whether the last case taken was judged
+        self.failure: _Failure | None = None  # a shared search's failure for this backend
+
+    def take(self, case: Case, features: Mapping[str, Any], outcome: Outcome) -> _Failure | None:
+        """Count one example: unsupported, excused, undetermined or judged; its failure, if it fails."""
+        result = self.result
+        self.judged_last = False
+        result.draws += 1
         if outcome.warnings:
             result.warnings += len(outcome.warnings)
             result.first_warning = result.first_warning or outcome.warnings[0]
         if outcome.status == "unsupported":
             result.unsupported += 1
-            reasons[outcome.message] += 1
-            reject()
+            self.reasons[outcome.message] += 1
+            return None
+        inside = [d for d in self.regions if d.matches(features)]
         if inside and outcome.status != "agree":
-            excusing = excused_by(inside, declaration, case, outcome)
+            excusing = excused_by(inside, self.declaration, case, outcome)
             if excusing:
                 result.in_known_divergence += 1
-                excused.update(d.id for d in excusing)
-                reject()
+                self.excused.update(d.id for d in excusing)
+                return None
             # inside a region, but not what its entry describes: another bug, judged as such
             outcome = replace(outcome, message=f"{outcome.message} [inside {', '.join(d.id for d in inside)}, but"
                                                f" not like it: {'; '.join(d.looks_text() for d in inside)}]")
@@ -260,58 +359,64 @@ def certify(
         if verdict is not None:
             result.unjudged_elements += verdict.elements - verdict.judged_elements
         if outcome.status == "agree" and not verdict.judged:
-            reject()  # nothing decided: no evidence of agreement, no corner reached
+            return None  # nothing decided: no evidence of agreement, no corner reached
         result.judged += 1
+        self.judged_last = True
         if verdict is not None and verdict.reading:
             result.readings[verdict.reading] = result.readings.get(verdict.reading, 0) + 1
-        corners.update(c for c in declaration.corners if corner_reached(c, features))
-        if outcome.verdict is not None and np.isfinite(outcome.verdict.max_error_ratio):
-            result.error_ratios.append(outcome.verdict.max_error_ratio)
-            result.max_error_ratio = max(result.max_error_ratio or 0.0, outcome.verdict.max_error_ratio)
-            result.max_ulp = max(result.max_ulp or 0.0, outcome.verdict.max_ulp)
+        self.corners.update(c for c in self.declaration.corners if corner_reached(c, features))
+        if verdict is not None and np.isfinite(verdict.max_error_ratio):
+            result.error_ratios.append(verdict.max_error_ratio)
+            result.max_error_ratio = max(result.max_error_ratio or 0.0, verdict.max_error_ratio)
+            result.max_ulp = max(result.max_ulp or 0.0, verdict.max_ulp)
         if outcome.status in FAILING:
-            if len(earlier) < EARLIER_FAILURES and outcome.status == "disagree":
-                earlier.append((case, outcome))
-            raise _Failure(case, outcome, earlier)
+            if len(self.earlier) < EARLIER_FAILURES and outcome.status == "disagree":
+                self.earlier.append((case, outcome))
+            return _Failure(case, outcome, self.earlier)
+        return None
 
-    failure = _search(declaration.cases(), check, settings_, seed, label=declaration.op_type)
-    result.unsupported_reasons = dict(reasons.most_common())
-    result.excused = {d.id: excused[d.id] for d in regions}
-    result.corners = {c: corners[c] for c in declaration.corners}
-    if isinstance(failure, _Failure):
-        result.status = failure.outcome.status
-        result.counterexample = _counterexample(declaration, backend, failure, failures_dir, replay_hint,
-                                                search_around=regions, seed=seed)
-        result.diagnosis = result.counterexample.diagnosis
-        result.message = failure.outcome.message
-    elif isinstance(failure, str):
-        result.status, result.message = "error", failure
-    elif result.readings:
-        result.message = "agree (reading: " + ", ".join(
-            f"{name} on {count} of {result.judged} examples" for name, count in result.readings.items()) + ")"
-    elif result.examples == 0 and result.unsupported:
-        result.status = "unsupported"
-        result.message = f"every drawn case was unsupported: {next(iter(reasons))}"
-    probes_started = time.perf_counter()
-    for divergence in regions if probe else ():
-        result.divergences.append(
-            probe_divergence(declaration, backend, divergence, settings_, failures_dir=failures_dir,
-                             replay_hint=replay_hint, cache=probe_cache, facts=facts)
-        )
-    result.probe_seconds = time.perf_counter() - probes_started
-    if result.status == "agree" and any(d.reproduced for d in result.divergences):
-        result.status = "known_divergence"
-        result.message = "; ".join(d.describe() for d in regions)
-    floor = judged_floor(settings_)
-    if result.status in ("agree", "known_divergence") and result.judged < floor:
-        result.message = (f"only {result.judged} examples judged, fewer than {floor} ({JUDGED_FLOOR:.0%} of"
-                          f" {settings_.max_examples}), in {result.draws} draws: {_thin_text(result)}")
-        result.status = "inconclusive"
-        accepted = next((d for d in applicable if not d.region), None)
-        if accepted is not None:
-            result.accepted = f"{accepted.id}: {accepted.reason} ({accepted.link})"
-    result.seconds = time.perf_counter() - started
-    return result
+    def finish(self, failure: _Failure | str | None, settings_: settings, started: float, *, seed: int | None,
+               failures_dir, replay_hint: str, probe: bool, probe_cache: ProbeCache | None) -> CertifyResult:
+        """The verdict (``certify``'s steps 2 and 3): the search's ``failure`` (the shrunk failure, an
+        error text, or None) diagnosed and saved, the divergences probed, the judged floor applied."""
+        declaration, backend, result, regions = self.declaration, self.backend, self.result, self.regions
+        result.unsupported_reasons = dict(self.reasons.most_common())
+        result.excused = {d.id: self.excused[d.id] for d in regions}
+        result.corners = {c: self.corners[c] for c in declaration.corners}
+        if isinstance(failure, _Failure):
+            result.status = failure.outcome.status
+            result.counterexample = _counterexample(declaration, backend, failure, failures_dir, replay_hint,
+                                                    search_around=regions, seed=seed)
+            result.diagnosis = result.counterexample.diagnosis
+            result.message = failure.outcome.message
+        elif isinstance(failure, str):
+            result.status, result.message = "error", failure
+        elif result.readings:
+            result.message = "agree (reading: " + ", ".join(
+                f"{name} on {count} of {result.judged} examples" for name, count in result.readings.items()) + ")"
+        elif result.examples == 0 and result.unsupported:
+            result.status = "unsupported"
+            result.message = f"every drawn case was unsupported: {next(iter(self.reasons))}"
+        probes_started = time.perf_counter()
+        for divergence in regions if probe else ():
+            result.divergences.append(
+                probe_divergence(declaration, backend, divergence, settings_, failures_dir=failures_dir,
+                                 replay_hint=replay_hint, cache=probe_cache, facts=result.facts)
+            )
+        result.probe_seconds = time.perf_counter() - probes_started
+        if result.status == "agree" and any(d.reproduced for d in result.divergences):
+            result.status = "known_divergence"
+            result.message = "; ".join(d.describe() for d in regions)
+        floor = judged_floor(settings_)
+        if result.status in ("agree", "known_divergence") and result.judged < floor:
+            result.message = (f"only {result.judged} examples judged, fewer than {floor} ({JUDGED_FLOOR:.0%} of"
+                              f" {settings_.max_examples}), in {result.draws} draws: {_thin_text(result)}")
+            result.status = "inconclusive"
+            accepted = next((d for d in self.applicable if not d.region), None)
+            if accepted is not None:
+                result.accepted = f"{accepted.id}: {accepted.reason} ({accepted.link})"
+        result.seconds = time.perf_counter() - started
+        return result
 
 
 def judged_floor(settings_: settings) -> int:
@@ -513,7 +618,7 @@ def _search(strategy, check, settings_: settings, seed: int | None, label: str) 
             test()
     except _Failure as failure:
         return failure
-    except hypothesis_errors.Unsatisfiable:
+    except (hypothesis_errors.Unsatisfiable, _AllFailed):
         return None
     except hypothesis_errors.FlakyFailure as error:
         return f"the backend is flaky: a failing case passed when rerun ({_error_message(error)})"

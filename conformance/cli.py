@@ -107,7 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     certify = command(
         "certify", cmd_certify, "certify one operator on backends",
-        "Certify OP on every available backend (or the --backend ones) against the float64 reference.",
+        "Certify OP on every available backend (or the --backend ones) against the float64 reference."
+        " With several backends, each case is drawn once, the reference evaluated once, and the case judged"
+        " on every backend; a backend that fails is then certified alone, so that its counterexample is"
+        " shrunk and its verdict is what it would be alone.",
     )
     certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
     _backend_option(certify, DEFAULT_BACKENDS_HELP)
@@ -200,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         " per backend, certification's search and probes, a naive harness, and the reference against"
         " onnx.reference. `conformance bench certify [OP]` measures what a user waits for: the wall time of"
         " the real `conformance certify OP` command, a fresh process each, for each --backend alone and all"
-        " together, at two --counts, each on an empty probe cache and again; it reports the marginal examples"
+        " together, at two --counts, each on an empty probe cache and again (the fastest of three); it reports the marginal examples"
         " per second between the counts and the probes' share of the time (several minutes for the defaults)."
         " `conformance bench draws` measures what drawing one case costs, per operator family (--examples"
         " cases of each operator, default 100).",
@@ -343,7 +346,7 @@ def cmd_ops(args) -> int:
 
 
 def cmd_certify(args) -> int:
-    from conformance.certify import certify
+    from conformance.certify import certify, certify_together
     from conformance.ops import get_declaration
     from conformance.summary import result_json, result_text
 
@@ -354,10 +357,15 @@ def cmd_certify(args) -> int:
     divergences = _divergences(args)
     results = []
     with _progress(enabled=not args.json) as progress:
-        for backend in backends:
-            advance = progress(_plain(f"{declaration.op_type} on {backend.name}"), settings_.max_examples)
-            results.append(certify(declaration, backend, settings_, divergences=divergences, seed=args.seed,
-                                   failures_dir=args.failures_dir, on_example=advance, probe_cache=_probe_cache(args)))
+        if backends:
+            names = ", ".join(b.name for b in backends)
+            advance = progress(_plain(f"{declaration.op_type} on {names}"), settings_.max_examples)
+            options = dict(divergences=divergences, seed=args.seed, failures_dir=args.failures_dir,
+                           on_example=advance, probe_cache=_probe_cache(args))
+            if len(backends) == 1:
+                results = [certify(declaration, backends[0], settings_, **options)]
+            else:  # each case drawn once and judged on every backend
+                results = certify_together(declaration, backends, settings_, **options)
     if args.json:
         _print_json({"op": declaration.op_type, "profile": args.profile, "seed": args.seed,
                      "results": [result_json(r) for r in results], "unavailable": unavailable})
@@ -514,13 +522,15 @@ def cmd_bench(args) -> int:
 
 
 def _bench_certify(args, op: str) -> int:
-    from conformance.bench_certify import BACKENDS, COUNTS, QUICK_COUNTS, format_certify_benchmark, run_certify_benchmark
+    from conformance.bench_certify import (BACKENDS, COUNTS, QUICK_COUNTS, REPEATS, format_certify_benchmark,
+                                          run_certify_benchmark)
     from conformance.ops import get_declaration
 
     get_declaration(op)  # an unknown operator is a usage error before minutes of timing
     counts = args.counts or (QUICK_COUNTS if args.quick else COUNTS)
     progress = None if args.json else (lambda text: print(f"timing {text}...", file=sys.stderr, flush=True))
-    results = run_certify_benchmark(op, args.backend or BACKENDS, counts, progress=progress)
+    results = run_certify_benchmark(op, args.backend or BACKENDS, counts, 1 if args.quick else REPEATS,
+                                    progress=progress)
     if args.json:
         _print_json(results)
     else:

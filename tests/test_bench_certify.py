@@ -30,12 +30,13 @@ class StandIn:
 
 def test_each_backend_alone_and_all_together_at_two_counts_first_on_an_empty_cache_then_again():
     stand_in = StandIn()
-    results = run_certify_benchmark("Conv", ["a", "b", "c"], (350, 50), runner=stand_in)
+    results = run_certify_benchmark("Conv", ["a", "b", "c"], (350, 50), repeats=2, runner=stand_in)
     assert results["counts"] == [50, 350]
     assert [row["backends"] for row in results["rows"]] == [["a"], ["b"], ["c"], ["a", "b", "c"]]
-    assert len(stand_in.calls) == 4 * 2 * 2
+    assert len(stand_in.calls) == 4 * 2 * (1 + 2)
     caches = [cache for _, cache in stand_in.calls]
-    assert caches[0::2] == caches[1::2] and len(set(caches[0::2])) == 8, "a second run reuses its first run's cache only"
+    assert caches[0::3] == caches[1::3] == caches[2::3] and len(set(caches)) == 8, \
+        "second runs reuse their first run's cache, and only theirs"
     alone, together = results["rows"][0], results["rows"][3]
     assert alone["second"]["marginal_examples_per_second"] == pytest.approx(100.0)
     assert together["second"]["marginal_examples_per_second"] == pytest.approx(100.0 / 3)
@@ -65,3 +66,14 @@ def test_the_command_timed_is_the_real_certify_and_its_json_gives_the_probes_tim
 def test_bench_usage_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_fastest_second_run_is_kept():
+    times = iter([9.0, 5.0, 3.0, 4.0, 19.0, 15.0, 6.0, 14.0])  # per count: a first run, then three second runs
+
+    def runner(command, cache, failures):
+        return Timed(next(times), 0.0, ("agree",))
+
+    (row,) = run_certify_benchmark("Relu", ["a"], (10, 40), repeats=3, runner=runner)["rows"]
+    assert row["first"]["seconds"] == [9.0, 19.0] and row["second"]["seconds"] == [3.0, 6.0]
+    assert row["second"]["marginal_examples_per_second"] == pytest.approx(10.0)

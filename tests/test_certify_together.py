@@ -1,0 +1,108 @@
+"""``certify_together``: each case drawn once, the reference evaluated once, judged on every backend;
+the verdicts are those of ``certify`` on each backend alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance import Unsupported, load_backend
+from conformance.case import Case
+from conformance.certify import certify, certify_together
+from conformance.divergences import load_manifest
+from conformance.ops import get_declaration
+from conformance.ops.declaration import OpDeclaration
+from conformance.profiles import profile_settings
+from tests import planted
+
+CI = profile_settings("ci")
+CONV = get_declaration("Conv")
+
+
+class Counting(planted.RoundedOnce):
+    """A correct backend that counts its runs."""
+
+    def __init__(self, name: str = "counting"):
+        self.name, self.runs = name, 0
+
+    def run(self, model, inputs):
+        self.runs += 1
+        return super().run(model, inputs)
+
+
+class OnlyDtype(Counting):
+    """A correct backend that supports one dtype only."""
+
+    def __init__(self, dtype: str):
+        super().__init__(f"only-{dtype}")
+        self.dtype = dtype
+
+    def run(self, model, inputs):
+        if Case.from_model(model, inputs).dtype != np.dtype(self.dtype):
+            raise Unsupported(f"{self.name} supports {self.dtype} only")
+        return super().run(model, inputs)
+
+
+class FailsOnce(Counting):
+    """Gives one wrong answer, its first, then computes correctly: a failure no later search meets."""
+
+    def __init__(self):
+        super().__init__("fails-once")
+        self.failed = False
+
+    def run(self, model, inputs):
+        outputs = super().run(model, inputs)
+        if self.failed:
+            return outputs
+        self.failed = True
+        return [o + 1.0 for o in outputs]
+
+
+def test_each_case_is_drawn_once_evaluated_once_and_run_once_on_each_backend(monkeypatch):
+    evaluations, drawn = [], []
+    evaluate = OpDeclaration.expected
+
+    def expected(self, case, variants=()):
+        if not variants:  # the reference's answer, not a variant's (the diagnosis')
+            evaluations.append(case)
+        return evaluate(self, case, variants)
+
+    monkeypatch.setattr(OpDeclaration, "expected", expected)
+    first, second = Counting("first"), Counting("second")
+    results = certify_together(CONV, [first, second], CI, on_example=lambda: drawn.append(1))
+    assert [r.status for r in results] == ["agree", "agree"], [r.message for r in results]
+    assert all(r.judged >= CI.max_examples for r in results)
+    assert first.runs == second.runs == len(evaluations) == len(drawn) == results[0].draws
+
+
+def test_a_failing_backend_gets_the_shrunk_case_and_diagnosis_of_its_own_search(tmp_path):
+    correct, flipped = certify_together(CONV, [Counting(), planted.FlippedKernel()], CI, failures_dir=tmp_path)
+    alone = certify(CONV, planted.FlippedKernel(), CI, failures_dir=tmp_path)
+    assert correct.status == "agree" and correct.judged >= CI.max_examples, correct.message
+    assert flipped.status == alone.status == "disagree"
+    assert flipped.diagnosis == alone.diagnosis == ["flipped_kernel"]
+    assert flipped.counterexample.description == alone.counterexample.description
+
+
+def test_a_backend_left_short_by_the_others_rejections_is_certified_alone():
+    only32, only64 = OnlyDtype("float32"), OnlyDtype("float64")
+    results = certify_together(CONV, [only32, only64], CI)
+    for result in results:
+        assert result.status == "agree" and result.judged >= CI.max_examples, result.message
+        assert result.unsupported > 0
+
+
+def test_a_failure_that_its_own_search_does_not_meet_again_still_fails_the_cell(tmp_path):
+    fails_once = FailsOnce()
+    correct, failing = certify_together(CONV, [Counting(), fails_once], CI, failures_dir=tmp_path)
+    assert correct.status == "agree"
+    assert failing.status == "disagree" and failing.counterexample is not None, failing.message
+    assert not failing.passed
+
+
+def test_one_backend_together_is_certify_alone_known_divergences_included():
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    (together,) = certify_together(CONV, [load_backend("onnxruntime")], CI, divergences=load_manifest())
+    alone = certify(CONV, load_backend("onnxruntime"), CI, divergences=load_manifest())
+    assert together.status == alone.status == "known_divergence", together.message
+    assert (together.judged, together.draws, together.excused) == (alone.judged, alone.draws, alone.excused)
