@@ -121,6 +121,19 @@ def _with_probes(result: CertifyResult, probes: list[DivergenceProbe]) -> Certif
 _COLLECTOR = pytest.StashKey[_ReportCollector]()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``--conformance-report`` gathers every cell's result in the process that writes the report, so
+    it runs the tests in that one process: pytest-xdist's workers (``-n``) are turned off."""
+    if config.getoption("conformance_report", default=None) and getattr(config.option, "numprocesses", None):
+        # Before or after xdist's own hook has read -n: either way, no workers.
+        config.option.numprocesses, config.option.dist, config.option.tx = 0, "no", []
+        config.stash[_ONE_PROCESS] = True
+
+
+_ONE_PROCESS = pytest.StashKey[bool]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
     profile = config.getoption("hypothesis_profile", default=None)
@@ -156,6 +169,9 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     collector = config.stash.get(_COLLECTOR, None)
     if collector is None:
         return
+    if config.stash.get(_ONE_PROCESS, False):
+        terminalreporter.write_line("conformance report: the tests ran in one process (-n is ignored with"
+                                    " --conformance-report)")
     if collector.written:
         terminalreporter.write_line("conformance report: " + ", ".join(str(p) for p in collector.written))
     else:

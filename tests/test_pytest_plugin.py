@@ -170,6 +170,17 @@ def test_conformance_report_writes_the_report_the_cli_writes(suite, tmp_path):
     assert json.loads((out / "parity.json").read_text())["environment"]["timeout"] == 600
 
 
+def test_conformance_report_runs_in_one_process_even_with_xdist_workers_asked_for(suite, tmp_path):
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed")
+    out = tmp_path / "report"
+    result = run(suite, "-n", "2", "--backend", "reference", "--conformance-report", str(out))
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["conformance report: the tests ran in one process*", "conformance report: *parity.json*"])
+    from conformance.report import load_report
+
+    assert [(r["op"], r["backend"]) for r in load_report(out / "parity.json")["results"]] == [("Conv", "reference")]
+
+
 def test_no_report_without_certifications(pytester: pytest.Pytester, tmp_path):
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
     result = run(pytester, "--conformance-report", str(tmp_path / "r"))

@@ -166,6 +166,7 @@ def test_same_seed_same_report_apart_from_timing_whatever_the_number_of_workers(
     assert [r["status"] for r in first["results"]].count("disagree") == 2
 
 
+@pytest.mark.with_local_constants
 def test_searches_draw_no_constants_from_local_modules():
     """Hypothesis offers integers found in local modules' source now and then, which made the cases
     of a seed depend on what a process had imported (the test above failed in worker processes).

@@ -18,20 +18,11 @@ from conformance.certify import drawn_cases
 from conformance.ops import declarations
 from conformance.ops.conv import INPUT_BUDGET
 from conformance.ops.declaration import corner_reached
-from conformance.profiles import profile_settings, without_local_constants
+from conformance.profiles import profile_settings
 from conformance.strategies.windows import SAME_WINDOW_SHIFT
 
 DECLARATIONS = list(declarations().values())
 CONVOLUTIONS = [declarations()[op] for op in ("Conv", "ConvTranspose")]
-
-
-@pytest.fixture(autouse=True)
-def draws_independent_of_imports():
-    """Draw as certify does, without the integers Hypothesis collects from the source of the modules
-    imported so far: otherwise a new module anywhere in the suite changes these derandomized draws,
-    and a thin corner (Resize's int8, 5 in 400) comes and goes with the test order."""
-    with without_local_constants():
-        yield
 
 
 @pytest.mark.parametrize("declaration", DECLARATIONS, ids=lambda d: d.op_type)
