@@ -263,9 +263,9 @@ def certify_together(
 
     One search draws the cases (derandomized from the operator, as ``certify``'s is), evaluates
     the reference once per case, and runs each case on every backend still open: one that has not
-    failed. A case counts towards the profile's examples only where every open backend judged it
-    (so each gets at least the profile's judged examples, as alone); the others are still tallied
-    for the backends that judged them. The search does not shrink: a backend that fails is closed,
+    failed, and is short of the profile's examples. A case counts towards the profile's examples
+    only where every open backend judged it (so each gets at least the profile's judged examples,
+    as alone); the others are still tallied for the backends that judged them. The search does not shrink: a backend that fails is closed,
     and then certified alone (``certify``), whose own search finds and shrinks its failure, as
     does a backend left short of judged examples by the others' rejections. Should that search meet
     no failure, the one found here is the counterexample, unshrunk. The verdicts are ``certify``'s;
@@ -277,9 +277,10 @@ def certify_together(
     tallies = [_Tally(declaration, backend, divergences) for backend in backends]
 
     def check(case: Case) -> None:
-        open_tallies = [t for t in tallies if t.failure is None]
+        # Open: not failed, and short of the profile's examples (one that has them needs no more runs).
+        open_tallies = [t for t in tallies if t.failure is None and t.result.judged < settings_.max_examples]
         if not open_tallies:
-            raise _AllFailed()
+            raise _NothingLeft()
         if on_example is not None:
             on_example()
         features = declaration.features(case)
@@ -310,8 +311,8 @@ def certify_together(
     return results
 
 
-class _AllFailed(Exception):
-    """Every backend of a shared search has failed: nothing is left to judge."""
+class _NothingLeft(Exception):
+    """Every backend of a shared search has failed or has its examples: nothing is left to judge."""
 
 
 class _Tally:
@@ -618,7 +619,7 @@ def _search(strategy, check, settings_: settings, seed: int | None, label: str) 
             test()
     except _Failure as failure:
         return failure
-    except (hypothesis_errors.Unsatisfiable, _AllFailed):
+    except (hypothesis_errors.Unsatisfiable, _NothingLeft):
         return None
     except hypothesis_errors.FlakyFailure as error:
         return f"the backend is flaky: a failing case passed when rerun ({_error_message(error)})"

@@ -53,12 +53,12 @@ import math
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
 
 import reference
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Draws, float_array
+from conformance.strategies import built_once as st
 from conformance.tolerance import Derived, Exact, gamma, unit_roundoff
 from reference import activations as act
 from reference import special

@@ -15,16 +15,38 @@ import math
 from typing import Any, Mapping
 
 import numpy as np
-from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
-from conformance.strategies import Aim, Draws, float_array, float_dtypes, integer_lists, other_than
-from conformance.strategies.windows import (REGIONS, SAME_WINDOW_SHIFT, SHIFT_AUTO_PADS, SHIFT_RANK, SHIFT_STRIDES, STRIDES,
-                                            kernel_shapes, shifted_axes, shifting_strides, spatial_sizes)
+from conformance.strategies import (
+    Aim,
+    Draws,
+    float_array,
+    float_dtypes,
+    integer_lists,
+    other_than,
+)
+from conformance.strategies import built_once as st
+from conformance.strategies.windows import (
+    REGIONS,
+    SAME_WINDOW_SHIFT,
+    SHIFT_AUTO_PADS,
+    SHIFT_RANK,
+    SHIFT_STRIDES,
+    STRIDES,
+    kernel_shapes,
+    shifted_axes,
+    shifting_strides,
+    spatial_sizes,
+)
 from conformance.tolerance import Accumulation
 from reference.conv import conv_transpose_pads
-from reference.windows import effective_kernel, explicit_pads, window_output_shape, window_pads
+from reference.windows import (
+    effective_kernel,
+    explicit_pads,
+    window_output_shape,
+    window_pads,
+)
 
 INPUT_BUDGET = 4096  # elements of X, so that a default run stays fast
 AUTO_PADS = ("NOTSET", "NOTSET", "NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")

@@ -50,7 +50,6 @@ import math
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
 
 import reference
 from conformance.case import Case
@@ -58,6 +57,7 @@ from conformance.compare import Verdict
 from conformance.ops.declaration import OpDeclaration
 from conformance.ops.elementwise import FLOAT64_ROUNDOFF, values
 from conformance.strategies import Draws, float_array
+from conformance.strategies import built_once as st
 from conformance.tolerance import Derived, Exact, gamma, unit_roundoff
 from reference.dense import dropout_parameters, keep_probability_and_scale
 

@@ -44,12 +44,12 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
 
 import reference
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Draws, float_array, float_dtypes
+from conformance.strategies import built_once as st
 from conformance.tolerance import Derived, Exact, gamma, unit_roundoff
 
 MAX_RANK, MAX_DIM = 4, 6

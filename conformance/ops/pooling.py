@@ -48,15 +48,30 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 from hypothesis import assume
-from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
-from conformance.strategies import Draws, float_array, float_dtypes, integer_lists, other_than
-from conformance.strategies.windows import (REGIONS, SAME_WINDOW_SHIFT, SHIFT_AUTO_PADS, SHIFT_RANK, STRIDES, kernel_shapes,
-                                            shifted_axes, shifting_strides, spatial_sizes)
+from conformance.strategies import (
+    Draws,
+    float_array,
+    float_dtypes,
+    integer_lists,
+    other_than,
+)
+from conformance.strategies import built_once as st
+from conformance.strategies.windows import (
+    REGIONS,
+    SAME_WINDOW_SHIFT,
+    SHIFT_AUTO_PADS,
+    SHIFT_RANK,
+    STRIDES,
+    kernel_shapes,
+    shifted_axes,
+    shifting_strides,
+    spatial_sizes,
+)
 from conformance.tolerance import Accumulation, Derived, Exact, gamma, unit_roundoff
-from reference.pooling import tap_counts, lp_pool, pool_geometry
+from reference.pooling import lp_pool, pool_geometry, tap_counts
 from reference.windows import effective_kernel, sliding_windows
 
 INPUT_BUDGET = 4096  # elements of X

@@ -62,13 +62,20 @@ import math
 from typing import Any, Iterable, Mapping
 
 import numpy as np
-from hypothesis import strategies as st
 
 import reference
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Draws
-from conformance.strategies.tensors import axes_of, data_array, dtypes, int64, opset_versions, shape_within
+from conformance.strategies import built_once as st
+from conformance.strategies.tensors import (
+    axes_of,
+    data_array,
+    dtypes,
+    int64,
+    opset_versions,
+    shape_within,
+)
 from conformance.tolerance import Derived, Exact, gamma, unit_roundoff
 from reference.reductions import axes_list, keeps_dims, reduced_axes, reduced_count
 

@@ -61,14 +61,20 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 from hypothesis import assume
-from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.ops.pooling import integer_array
 from conformance.strategies import Draws, float_array, integer_lists
+from conformance.strategies import built_once as st
 from conformance.tolerance import Derived, gamma, unit_roundoff
-from reference.resize import COORDINATE_MODES, NEAREST_MODES, AxisResize, apply_axes, resize_axes
+from reference.resize import (
+    COORDINATE_MODES,
+    NEAREST_MODES,
+    AxisResize,
+    apply_axes,
+    resize_axes,
+)
 
 INPUT_BUDGET, OUTPUT_BUDGET = 4096, 8192
 COORDINATE_ROUNDOFF = 2.0**-24  # u_c: coordinates and weights come from float32 scales and roi

@@ -22,12 +22,19 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import Draws
-from conformance.strategies.tensors import axes_of, data_array, dtypes, int64, opset_versions, shape_within
+from conformance.strategies import built_once as st
+from conformance.strategies.tensors import (
+    axes_of,
+    data_array,
+    dtypes,
+    int64,
+    opset_versions,
+    shape_within,
+)
 from conformance.tolerance import Exact
 from reference.reductions import axes_list, normalized_axes
 from reference.shape import INT_MAX_VALUES, pad_widths, slice_bounds, split_sizes

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
+
+from conformance.strategies import built_once as st
 
 # Scales span six decades; float16 keeps to small ones, so that sums of products stay finite.
 SCALES = {"float16": (0.25, 1.0, 4.0), "float32": (1e-3, 0.1, 1.0, 10.0, 1e3), "float64": (1e-3, 1.0, 1e3)}
@@ -162,7 +163,8 @@ def float_array(draws: Draws, label: str, shape: Sequence[int], dtype: str) -> n
     return (values * scale).astype(dtype)
 
 
-def other_than(value: int, low: int, high: int) -> st.SearchStrategy[int]:
-    """An integer in [low, high] different from ``value`` (when the range allows one)."""
-    choices = [v for v in range(low, high + 1) if v != value] or [value]
-    return st.sampled_from(choices)
+def other_than(value: int, low: int, high: int, built_once: bool = True) -> st.SearchStrategy[int]:
+    """An integer in [low, high] different from ``value`` (when the range allows one); with
+    ``built_once=False``, a strategy object of its own (``conformance.strategies.built_once``)."""
+    choices = tuple(v for v in range(low, high + 1) if v != value) or (value,)
+    return st.sampled_from(choices) if built_once else st.sampled_from(list(choices))

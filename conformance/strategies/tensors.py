@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 import onnx.defs
-from hypothesis import strategies as st
 
 from conformance.strategies import Draws, float_array
+from conformance.strategies import built_once as st
 
 FLOATS = ("float32",) * 6 + ("float16", "float64")
 INTEGER_RANGE = (-9, 9)  # small enough that sums, squares and products stay exact in int32

@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import functools
 
-from hypothesis import strategies as st
-
+from conformance.strategies import built_once as st
 from conformance.strategies import integer_lists
 from reference.windows import effective_kernel
 
