@@ -104,10 +104,11 @@ class TensorFlowBackend:
         return op_type in LOWERINGS
 
     def execution_facts(self) -> dict:
-        """oneDNN on or off, its instruction set and the dtypes it runs (see ``facts``)."""
+        """oneDNN on or off, its instruction set and the dtypes it runs (see ``facts``). TensorFlow,
+        which a run of this process's needs anyway, is imported while the probe runs."""
         from conformance.backends.tensorflow.facts import tensorflow_facts
 
-        return tensorflow_facts(self.environment)
+        return tensorflow_facts(self.environment, while_probing=None if self._process else import_tensorflow)
 
     def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         if self._process is not None:

@@ -16,17 +16,8 @@
 from __future__ import annotations
 
 from conformance.backends.tensorflow.geometry import conv_transpose_crop, dilated_kernel, forward_pads
+from conformance.backends.tensorflow.layout import channels_first, channels_last, permuted
 from conformance.errors import Unsupported
-
-
-def channels_last(tf, x):
-    rank = len(x.shape)
-    return tf.transpose(x, [0, *range(2, rank), 1])
-
-
-def channels_first(tf, x):
-    rank = len(x.shape)
-    return tf.transpose(x, [0, rank - 1, *range(1, rank - 1)])
 
 
 def _spatial_rank(X) -> int:
@@ -58,11 +49,11 @@ def conv(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel
     C, M = X.shape[1], W.shape[0]
     if depthwise:
         # Output channel m reads input channel m // multiplier: TF's kernel is (kh, kw, C, multiplier).
-        kernel = tf.reshape(tf.transpose(W, [2, 3, 0, 1]), [*W.shape[2:], C, M // C])
+        kernel = tf.reshape(permuted(tf, W, [2, 3, 0, 1]), [*W.shape[2:], C, M // C])
         y = tf.nn.depthwise_conv2d(x, kernel, strides=[1, *strides, 1], padding=padding, dilations=dilations)
     else:
         # ONNX kernels are (M, C/group, *k); TensorFlow's are (*k, C/group, M).
-        w = tf.transpose(W, [*range(2, rank + 2), 1, 0])
+        w = permuted(tf, W, [*range(2, rank + 2), 1, 0])
         if group == 1 or rank == 2:  # Conv2D groups natively when C is a multiple of the kernel's depth
             y = _convolve(tf, x, w, strides, padding, dilations)
         else:
@@ -98,7 +89,7 @@ def conv_transpose(tf, X, W, B=None, *, auto_pad="NOTSET", dilations=None, group
     N, input_shape, kernel = X.shape[0], list(X.shape[2:]), list(W.shape[2:])
     x = channels_last(tf, X)
     # ONNX kernels are (C, M/group, *k); tf.nn.conv_transpose wants (*k, M/group, C/group).
-    w = tf.transpose(W, [*range(2, rank + 2), 1, 0])
+    w = permuted(tf, W, [*range(2, rank + 2), 1, 0])
     full = [s * (i - 1) + dilated_kernel(k, d) for i, k, s, d in zip(input_shape, kernel, strides, dilations)]
     native_same = auto_pad == "SAME_UPPER" and output_shape is None and not any(output_padding)
     target = [i * s for i, s in zip(input_shape, strides)] if native_same else full

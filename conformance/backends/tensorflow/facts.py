@@ -29,8 +29,7 @@ import os
 import re
 import subprocess
 import sys
-from functools import cache
-from typing import Mapping
+from typing import Callable, Mapping
 
 from conformance.errors import ConformanceError
 
@@ -59,25 +58,41 @@ ONEDNN_DTYPES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": 
 PROBED_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
-def tensorflow_facts(environment: Mapping[str, str]) -> dict:
-    """The facts of a TensorFlow imported with ``environment`` added to this process's."""
-    return dict(_probe(tuple(sorted(environment.items()))))
+def tensorflow_facts(environment: Mapping[str, str], while_probing: Callable[[], object] | None = None) -> dict:
+    """The facts of a TensorFlow imported with ``environment`` added to this process's, probed once
+    per process. ``while_probing`` runs while the probe's process does: importing TensorFlow here,
+    say, which the probe's own import would otherwise delay by as long again (4 to 5 s each)."""
+    key = tuple(sorted(environment.items()))
+    if key not in _PROBED:
+        probe = _start_probe(environment)
+        if while_probing is not None:
+            while_probing()
+        _PROBED[key] = _probe_result(probe)
+    return dict(_PROBED[key])
 
 
-@cache
-def _probe(environment: tuple[tuple[str, str], ...]) -> tuple:
-    env = {**os.environ, **dict(environment), "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+_PROBED: dict[tuple[tuple[str, str], ...], dict] = {}  # facts by environment, for this process
+
+
+def _start_probe(environment: Mapping[str, str]) -> subprocess.Popen:
+    env = {**os.environ, **environment, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("DNNL_VERBOSE", None)
+    return subprocess.Popen([sys.executable, "-m", __name__], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _probe_result(probe: subprocess.Popen) -> dict:
     try:
-        done = subprocess.run([sys.executable, "-m", __name__], env=env, capture_output=True, text=True,
-                              timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+        stdout, stderr = probe.communicate(timeout=PROBE_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.communicate()
         raise ConformanceError(f"TensorFlow's facts probe took more than {PROBE_TIMEOUT_SECONDS} s") from None
-    facts = parse_probe_output(done.stdout)
+    facts = parse_probe_output(stdout)
     if facts is None:
-        tail = " ".join((done.stderr or done.stdout).split()[-60:])
-        raise ConformanceError(f"TensorFlow's facts probe failed (exit status {done.returncode}): {tail}")
-    return tuple(facts.items())
+        tail = " ".join((stderr or stdout).split()[-60:])
+        raise ConformanceError(f"TensorFlow's facts probe failed (exit status {probe.returncode}): {tail}")
+    return facts
 
 
 def parse_probe_output(stdout: str) -> dict | None:

@@ -21,6 +21,7 @@ included: they are read as float32 values (epsilon 1e-5 is 9.99999974737875e-06)
 from __future__ import annotations
 
 from conformance.backends.tensorflow.attributes import float32_attribute
+from conformance.backends.tensorflow.layout import permuted
 from conformance.errors import Unsupported
 
 FUSED_DTYPES = ("float16", "float32")
@@ -33,10 +34,10 @@ def _channels_last_4d(tf, X):
     """An (N, 1, D, C) view of an (N, C, D1, ..., Dk) tensor (D = D1 * ... * Dk), and the way back."""
     shape = X.shape
     x = tf.reshape(X, [shape[0], shape[1], -1])
-    x = tf.expand_dims(tf.transpose(x, [0, 2, 1]), 1)
+    x = tf.expand_dims(permuted(tf, x, [0, 2, 1]), 1)
 
     def back(y):
-        return tf.reshape(tf.transpose(tf.squeeze(y, 1), [0, 2, 1]), shape)
+        return tf.reshape(permuted(tf, tf.squeeze(y, 1), [0, 2, 1]), shape)
 
     return x, back
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance.backends.tensorflow.conv import channels_first, channels_last
 from conformance.backends.tensorflow.geometry import pool_windows
+from conformance.backends.tensorflow.layout import channels_first, channels_last
 from conformance.errors import Unsupported
 
 EXACT_IN_FLOAT32 = ("float16", "int8", "uint8")  # every value is a float32, so a cast there and back is exact

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from conformance.backends.tensorflow.conv import channels_first, channels_last
+from conformance.backends.tensorflow.layout import channels_first, channels_last
 from conformance.errors import Unsupported
 
 
