@@ -1,3 +1,6 @@
-"""Root conftest: the conformance pytest plugin (options --backend, --known-divergences, fixtures)."""
-
-pytest_plugins = ["conformance.pytest_plugin", "pytester"]
+"""Root conftest. The certification plugin (``conformance.pytest_plugin``: ``--backend``, the
+fixtures) and pytester are loaded by ``-p`` in pyproject.toml's ``addopts``, not ``pytest_plugins``
+here: a project that has this repository installed in editable mode collects the package's own
+certification modules from it (``pytest --conformance``), and pytest refuses ``pytest_plugins`` in
+a conftest above those.
+"""

@@ -22,8 +22,11 @@ DEFAULT_BASELINE = Path("reports") / "baseline.json"
 DEFAULT_CELL_TIMEOUT = 600.0
 DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
 DEFAULT_COVERAGE_DRAWS = 200  # conformance.coverage's
-DEFAULT_BACKENDS_HELP = ("certify this backend, e.g. tensorflow[onednn=off] (repeatable; default: every available"
-                         " backend, TensorFlow on both CPU paths: tensorflow[onednn=on] and tensorflow[onednn=off])")
+DEFAULT_BACKENDS_HELP = ("certify this backend, e.g. tensorflow[onednn=off] (repeatable; default: [tool.conformance]"
+                         " backends in pyproject.toml, else every available backend, TensorFlow on both CPU paths:"
+                         " tensorflow[onednn=on] and tensorflow[onednn=off])")
+MANIFEST_HELP = ("an extra known-divergences manifest (TOML), added to the shipped one and to [tool.conformance]"
+                 " known-divergences (repeatable)")
 PROFILE_HELP = ("Hypothesis profile: ci (25 derandomized examples), dev (100 random), thorough (1000 random)")
 
 DESCRIPTION = """\
@@ -64,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        _with_project_defaults(args)
         return args.handler(args)
     except ConformanceError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -71,6 +75,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _with_project_defaults(args) -> None:
+    """Fill what the command line left unsaid from the project's ``[tool.conformance]`` table
+    (``conformance.project``), else from the command's own defaults: backends, operators, profile,
+    baseline. Its manifests join the shipped one in ``_divergences``."""
+    from conformance.project import project_settings
+
+    project = project_settings()
+    args.project_manifests = list(project.known_divergences)
+    if getattr(args, "backend", None) == [] and args.command in ("certify", "report"):
+        args.backend = list(project.backends)
+    if hasattr(args, "profile"):
+        args.profile = args.profile or project.profile or args.default_profile
+        _check_profile(args.profile, project)
+    if getattr(args, "ops", "none") is None and project.ops:
+        args.ops = list(project.ops)
+    if hasattr(args, "baseline"):
+        args.baseline = args.baseline or project.baseline or DEFAULT_BASELINE
+
+
+def _check_profile(profile: str, project) -> None:
+    from conformance.profiles import PROFILES
+
+    if profile not in PROFILES:
+        raise ConformanceError(f"{project.source}: [tool.conformance] profile must be one of"
+                               f" {', '.join(PROFILES)}, not {profile!r}")
 
 
 def _interrupt(signum, frame) -> None:
@@ -138,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         " run goes on. With --merge, no certification runs: the given reports (made on different"
         " framework versions, say) are merged into one matrix with a column per backend version.",
     )
-    report.add_argument("--ops", nargs="+", metavar="OP", help="only these operators")
+    report.add_argument("--ops", nargs="+", metavar="OP",
+                        help="only these operators (default: [tool.conformance] ops, else every declared one)")
     _backend_option(report, DEFAULT_BACKENDS_HELP)
     _search_options(report, default_profile="ci", failures_default=None)
     report.add_argument("-j", "--jobs", type=_natural, default=1, metavar="N",
@@ -151,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where parity.json, parity.md, parity.html and failing cases go (default: reports)")
     report.add_argument("--update-baseline", action="store_true",
                         help="also write the report (without timing) to --baseline: the answers CI compares with")
-    report.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, metavar="FILE",
-                        help=f"the baseline that --update-baseline writes (default: {DEFAULT_BASELINE})")
+    report.add_argument("--baseline", type=Path, metavar="FILE",
+                        help=f"the baseline that --update-baseline writes (default: [tool.conformance] baseline,"
+                             f" else {DEFAULT_BASELINE})")
     report.add_argument("--merge", nargs="+", type=Path, metavar="REPORT",
                         help="merge these parity.json files into one matrix (a column per backend version)"
                              " instead of running")
@@ -173,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--ratio-floor", type=float, default=DEFAULT_RATIO_FLOOR, metavar="R",
                       help=f"ratios below R count as R when measuring growth (default: {DEFAULT_RATIO_FLOOR:g})")
     diff.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
-                      help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
+                      help=MANIFEST_HELP)
     diff.add_argument("--no-known-divergences", action="store_true",
                       help="ignore every manifest: a listed divergence that appears is a regression too")
     diff.epilog = ("exit status: 0 when nothing regressed; 1 on a regression; 2 on a usage error (a file that is"
@@ -192,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     divergences.add_argument("--draws", type=_positive, default=DEFAULT_COVERAGE_DRAWS, metavar="N",
                              help=f"cases drawn per operator for --coverage (default: {DEFAULT_COVERAGE_DRAWS})")
     divergences.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
-                             help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
+                             help=MANIFEST_HELP)
     divergences.set_defaults(no_known_divergences=False)
     _json_option(divergences, 'a list of {"id", "backend", "op", "status", "when", "looks_like", "environment",'
                               ' "reason", "link", "share", "backend_share"}')
@@ -231,12 +264,13 @@ def _json_option(parser: argparse.ArgumentParser, shape: str) -> None:
 
 def _search_options(parser: argparse.ArgumentParser, default_profile: str,
                     failures_default: Path | None = DEFAULT_FAILURES) -> None:
-    parser.add_argument("--profile", choices=("ci", "dev", "thorough"), default=default_profile,
-                        help=f"{PROFILE_HELP} (default: {default_profile})")
+    parser.add_argument("--profile", choices=("ci", "dev", "thorough"),
+                        help=f"{PROFILE_HELP} (default: [tool.conformance] profile, else {default_profile})")
+    parser.set_defaults(default_profile=default_profile)
     parser.add_argument("--examples", type=_positive, metavar="N", help="examples per backend (overrides the profile)")
     parser.add_argument("--seed", type=int, metavar="S", help="random seed, for a reproducible random search")
     parser.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
-                        help="an extra known-divergences manifest (TOML), added to the shipped one (repeatable)")
+                        help=MANIFEST_HELP)
     parser.add_argument("--no-known-divergences", action="store_true",
                         help="ignore every manifest: report known divergences as plain disagreements")
     parser.add_argument("--failures-dir", type=Path, default=failures_default, metavar="DIR",
@@ -600,7 +634,7 @@ def _divergences(args):
     if args.no_known_divergences:
         return []
     entries = load_manifest()
-    for path in args.known_divergences:
+    for path in [*args.project_manifests, *args.known_divergences]:
         entries += load_manifest(path)
     return entries
 

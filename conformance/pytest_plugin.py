@@ -1,7 +1,9 @@
 """The pytest side of the harness: backend parametrization, certification fixtures, known divergences.
 
-Loaded by the repository's ``conftest.py``. A certification module declares the operators it
-covers and asks for fixtures:
+Loaded by ``-p conformance.pytest_plugin`` (this repository's ``addopts``), or by ``pytest
+--conformance`` in any project that has the package installed (``conformance.pytest_entry``). A
+certification module (``conformance.certification``) declares the operators it covers and asks for
+fixtures:
 
     OPERATORS = ("Conv", "ConvTranspose")
 
@@ -10,6 +12,11 @@ covers and asks for fixtures:
 
     def test_known_divergence(known_divergence, certify_divergence):
         certify_divergence(known_divergence)
+
+``--conformance-ops Conv,LRN`` certifies only those operators (the other certifications and their
+divergences' probes are deselected). The project's ``[tool.conformance]`` table
+(``conformance.project``) gives the defaults: backends, operators, Hypothesis profile, and manifests
+added to the shipped one.
 
 ``pytest --conformance-report DIR`` also writes the parity report (``parity.json``, ``.md``,
 ``.html``) of the certifications the run made, the same report ``conformance report`` writes, so
@@ -41,6 +48,7 @@ from typing import NamedTuple
 
 import pytest
 from hypothesis import settings
+from hypothesis.errors import InvalidArgument
 
 from conformance.backends import BackendStatus, backend_status, default_specs, load_backend, spec_of, supports
 from conformance.certify import CertifyResult, DivergenceProbe
@@ -51,7 +59,8 @@ from conformance.environment import execution_facts, facts_text
 from conformance.errors import BackendUnavailable, ConformanceError
 from conformance.ops import get_declaration
 from conformance.probe_cache import DEFAULT_DIRECTORY, ProbeCache, default_directory
-from conformance.profiles import DEFAULT_PROFILE, register_profiles
+from conformance.profiles import DEFAULT_PROFILE, PROFILES, register_profiles
+from conformance.project import ProjectSettings, declared_operators, settings_in
 from conformance.summary import counterexample_text, result_text
 
 DEFAULT_FAILURES_DIR = Path(".conformance") / "failures"
@@ -61,10 +70,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "operator conformance certification")
     group.addoption("--backend", action="append", default=[], metavar="SPEC",
                     help="certify this backend (built-in name, entry-point name or module.path:Attr, with"
-                         " options such as tensorflow[onednn=off]); repeatable; default: every built-in backend,"
-                         " TensorFlow on both CPU paths, and every registered backend")
+                         " options such as tensorflow[onednn=off]); repeatable; default: [tool.conformance]"
+                         " backends in pyproject.toml, else every built-in backend, TensorFlow on both CPU paths,"
+                         " and every registered backend")
+    group.addoption("--conformance-ops", action="append", default=[], metavar="OP,OP,...",
+                    help="certify only these operators (comma-separated; repeatable); default: [tool.conformance]"
+                         " ops in pyproject.toml, else every declared operator")
     group.addoption("--known-divergences", action="append", default=[], metavar="FILE",
-                    help="an extra known-divergences manifest (TOML), added to the shipped one; repeatable")
+                    help="an extra known-divergences manifest (TOML), added to the shipped one and to"
+                         " [tool.conformance] known-divergences; repeatable")
     group.addoption("--conformance-failures", default=None, metavar="DIR",
                     help="where shrunk failing cases are saved as model.onnx + inputs.npz"
                          f" (default: {DEFAULT_FAILURES_DIR}, or DIR/failures with --conformance-report DIR)")
@@ -132,14 +146,40 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 _ONE_PROCESS = pytest.StashKey[bool]()
+_PROJECT = pytest.StashKey[ProjectSettings]()
+_OPS = pytest.StashKey[tuple]()  # the operators to certify; empty: every declared one
+
+
+def _project_settings(config: pytest.Config) -> ProjectSettings:
+    """The ``[tool.conformance]`` table of the project pytest runs in: its ``pyproject.toml``
+    (pytest's configuration file, or the one in its rootdir)."""
+    inipath = config.inipath
+    return settings_in(inipath if inipath is not None and inipath.name == "pyproject.toml"
+                       else config.rootpath / "pyproject.toml")
+
+
+def _profile_source(project: ProjectSettings) -> str:
+    if os.environ.get("CONFORMANCE_PROFILE"):
+        return "$CONFORMANCE_PROFILE"
+    return f"[tool.conformance] in {project.source}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
+    try:
+        project = config.stash[_PROJECT] = _project_settings(config)
+        config.stash[_OPS] = declared_operators(config.getoption("conformance_ops")) or project.ops
+        _manifest(_manifest_files(config))  # a malformed manifest is a usage error, before collection
+    except ConformanceError as error:
+        raise pytest.UsageError(str(error)) from None
     profile = config.getoption("hypothesis_profile", default=None)
     if not profile:
-        profile = os.environ.get("CONFORMANCE_PROFILE", DEFAULT_PROFILE)
-        settings.load_profile(profile)
+        profile = os.environ.get("CONFORMANCE_PROFILE") or project.profile or DEFAULT_PROFILE
+        try:
+            settings.load_profile(profile)
+        except InvalidArgument:
+            raise pytest.UsageError(f"no Hypothesis profile {profile!r} (from {_profile_source(project)});"
+                                    f" the profiles are {', '.join(PROFILES)}") from None
     directory = config.getoption("conformance_report", default=None)
     if directory:
         config.stash[_COLLECTOR] = _ReportCollector(Path(directory), profile)
@@ -179,7 +219,16 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 def _selected_specs(config: pytest.Config) -> list[str]:
-    return list(dict.fromkeys(config.getoption("backend"))) or default_specs()
+    project = config.stash.get(_PROJECT, None)
+    return (list(dict.fromkeys(config.getoption("backend"))) or list(project.backends if project else ())
+            or default_specs())
+
+
+def _manifest_files(config: pytest.Config) -> tuple[str, ...]:
+    """The manifests added to the shipped one: the project's, then ``--known-divergences``."""
+    project = config.stash.get(_PROJECT, None)
+    return (*(str(p) for p in (project.known_divergences if project else ())),
+            *config.getoption("known_divergences"))
 
 
 class KnownDivergenceOn(NamedTuple):
@@ -212,7 +261,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "known_divergence" in metafunc.fixturenames:
         operators = getattr(metafunc.module, "OPERATORS", ())
         params = []
-        for entry in _manifest(tuple(metafunc.config.getoption("known_divergences"))):
+        for entry in _manifest(_manifest_files(metafunc.config)):
             if not entry.region:
                 continue  # an accepted inconclusive cell: nothing to probe
             named = [s for s in specs if entry.op in operators and entry.names(_status(s).name)]
@@ -228,6 +277,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             params = [pytest.param(None, id="none", marks=pytest.mark.skip(
                 reason=f"no known divergence of {', '.join(operators) or 'these operators'} applies to the selected backends"))]
         metafunc.parametrize("known_divergence", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the certifications of operators ``--conformance-ops`` (or ``[tool.conformance] ops``)
+    leaves out, and their known divergences."""
+    selected = config.stash.get(_OPS, ())
+    if not selected:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if _certifies_other_operators(item, selected) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _certifies_other_operators(item: pytest.Item, selected: tuple[str, ...]) -> bool:
+    """Whether ``item`` is a certification (it asks for ``certify`` or ``certify_divergence``) of
+    operators none of which is ``selected``; False where that cannot be told."""
+    fixtures = getattr(item, "fixturenames", ())
+    if "certify" not in fixtures and "certify_divergence" not in fixtures:
+        return False
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "op" in params:
+        return params["op"] not in selected
+    if "known_divergence" in params:
+        target = params["known_divergence"]
+        if target is None:  # the module's placeholder: no divergence applies
+            return not set(getattr(item.module, "OPERATORS", ())) & set(selected)
+        return target.entry.op not in selected
+    return False
 
 
 def _ours(metafunc: pytest.Metafunc, name: str) -> bool:
@@ -287,7 +367,7 @@ def certify(request: pytest.FixtureRequest, _backends: dict):
             pytest.skip(f"{backend.name} does not implement {declaration.op_type}")
         result = run_certification(
             declaration, backend, settings.default,
-            divergences=_manifest(tuple(config.getoption("known_divergences"))),
+            divergences=_manifest(_manifest_files(config)),
             failures_dir=_failures_dir(config),
             probe=False,  # each divergence is probed by test_known_divergence, as a strict xfail
         )

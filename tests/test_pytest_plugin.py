@@ -251,3 +251,20 @@ def test_a_probe_verdict_is_kept_for_the_next_run_and_fresh_probes_probes_again(
         line = next(s for s in (out / "parity.md").read_text().splitlines() if "flipped-by-design" in s)
         states.append(line.split("): ")[1].split(",")[0])
     assert states == ["reproduced", "reproduced (cached)", "reproduced"]
+
+
+def test_every_family_has_a_shipped_certification_module_and_cases_collects_it():
+    import importlib
+
+    from conformance.certification import directory, family_operators
+    from conformance.ops import declarations
+
+    table = declarations()
+    families = {table.family(op) for op in table}
+    assert families == {path.stem.removeprefix("test_") for path in directory().glob("test_*.py")}, \
+        "each family of conformance.ops needs its module in conformance/certification/ (and cases/)"
+    for family in families:
+        shipped = importlib.import_module(f"conformance.certification.test_{family}")
+        here = importlib.import_module(f"cases.test_{family}")
+        assert here.OPERATORS == shipped.OPERATORS == family_operators(family)
+        assert getattr(here, f"test_{family}") is getattr(shipped, f"test_{family}"), f"cases/ redefines {family}"

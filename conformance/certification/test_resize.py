@@ -1,0 +1,13 @@
+"""Certification of Resize on every selected backend."""
+
+from conformance.certification import family_operators
+
+OPERATORS = family_operators("resize")
+
+
+def test_resize(op, backend, certify):
+    certify(op, backend)
+
+
+def test_known_divergence(known_divergence, certify_divergence):
+    certify_divergence(known_divergence)
