@@ -9,6 +9,7 @@ __all__ = [
     "ConformanceError",
     "Unsupported",
     "__version__",
+    "check_model",
     "load_backend",
 ]
 
@@ -18,3 +19,11 @@ def load_backend(spec: str):
     from conformance.backends import load_backend as load
 
     return load(spec)
+
+
+def check_model(model, backends, inputs=None, **options):
+    """Judge every node of ``model`` on ``backends`` (see ``conformance.model.check.check_model``);
+    ``inputs`` drawn from the input types (seed 0) when not given."""
+    from conformance.model.check import check_model as check
+
+    return check(model, backends, inputs, **options)

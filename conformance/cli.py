@@ -85,7 +85,7 @@ def _with_project_defaults(args) -> None:
 
     project = project_settings()
     args.project_manifests = list(project.known_divergences)
-    if getattr(args, "backend", None) == [] and args.command in ("certify", "report"):
+    if getattr(args, "backend", None) == [] and args.command in ("certify", "report", "model check"):
         args.backend = list(project.backends)
     if hasattr(args, "profile"):
         args.profile = args.profile or project.profile or args.default_profile
@@ -229,6 +229,48 @@ def build_parser() -> argparse.ArgumentParser:
     divergences.set_defaults(no_known_divergences=False)
     _json_option(divergences, 'a list of {"id", "backend", "op", "status", "when", "looks_like", "environment",'
                               ' "reason", "link", "share", "backend_share"}')
+
+    model = commands.add_parser(
+        "model", help="check whole models: the first node each backend computes wrongly",
+        description="Whole models. `conformance model check MODEL.onnx` judges every node of the model on its own,"
+                    " fed the reference's inputs, on each backend, and names the first node a backend computes"
+                    " wrongly: its operator, attributes, shapes, error and diagnosis, saved as a case that"
+                    " `conformance replay` reruns.",
+    )
+    model_commands = model.add_subparsers(title="model commands", metavar="COMMAND")
+    model.set_defaults(handler=lambda args: (model.print_help(), EXIT_USAGE)[1], command="model")
+    check = model_commands.add_parser(
+        "check", help="find the first node of a model that a backend computes wrongly",
+        description="Check MODEL (an ONNX file) node by node. The float64 reference walks the graph; each node whose"
+                    " operator is declared becomes a single-node case on the reference's values upstream (rounded"
+                    " to the model's types), run on every backend and judged by the operator's bound, known"
+                    " divergences included (isolated). The first node a backend fails is reported, diagnosed and"
+                    " saved. Each backend also runs the whole model, for the end-to-end deviation of every tensor"
+                    " (measured, not judged). Constant subgraphs (Constant, ConstantOfShape) are folded first."
+                    " Loading never executes code, and external data must lie in the model's folder.",
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.set_defaults(handler=cmd_model_check, command="model check")
+    check.add_argument("model", type=Path, metavar="MODEL", help="an ONNX model file (.onnx)")
+    given = check.add_mutually_exclusive_group()
+    given.add_argument("--inputs", type=Path, metavar="FILE.npz", help="the input arrays, by input name")
+    given.add_argument("--test-data", type=Path, metavar="DIR",
+                       help="an ONNX test data set's folder: its input_N.pb, in graph-input order")
+    check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
+                       help="the size of a symbolic dimension, for drawn inputs (repeatable)")
+    check.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the drawn inputs (default: 0)")
+    check.add_argument("--random-weights", type=int, metavar="SEED",
+                       help="redraw every floating-point weight from SEED: a normal scaled by fan-in, valid for its"
+                            " role (variances positive)")
+    _backend_option(check, DEFAULT_BACKENDS_HELP)
+    check.add_argument("--known-divergences", action="append", default=[], type=Path, metavar="FILE",
+                       help=MANIFEST_HELP)
+    check.add_argument("--no-known-divergences", action="store_true",
+                       help="ignore every manifest: a known divergence is a plain disagreement")
+    check.add_argument("--failures-dir", type=Path, default=DEFAULT_FAILURES, metavar="DIR",
+                       help=f"where each backend's first divergence is saved (default: {DEFAULT_FAILURES})")
+    check.add_argument("--out", type=Path, metavar="DIR", help="also write model.json into DIR")
+    _json_option(check, '{"model", "environment", "results": [{"backend", "status", "first_divergence", "nodes"}]}')
 
     bench = command(
         "bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)",
@@ -524,6 +566,42 @@ def cmd_divergences(args) -> int:
                                     *(shares_text if args.coverage else ()), r["id"])))
     _console().print(table)
     return EXIT_OK
+
+
+def cmd_model_check(args) -> int:
+    from conformance.model.check import check_model
+    from conformance.model.inputs import data_set_inputs, drawn_inputs, npz_inputs, parse_dims
+    from conformance.model.load import load_model_file
+    from conformance.model.summary import check_json, check_text
+    from conformance.model.weights import fold_constants, randomize_weights
+
+    model = load_model_file(args.model)
+    fold_constants(model)
+    if args.random_weights is not None:
+        randomize_weights(model, args.random_weights)
+    if args.inputs is not None:
+        inputs = npz_inputs(model, args.inputs)
+    elif args.test_data is not None:
+        inputs, _ = data_set_inputs(model, args.test_data)
+    else:
+        inputs = drawn_inputs(model, args.seed, parse_dims(args.dim))
+    backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
+    with _progress(enabled=not args.json) as progress:
+        advance = progress(_plain(f"{args.model.name} on {', '.join(b.name for b in backends)}"), len(model.graph.node))
+        checked = check_model(model, backends, inputs, name=args.model.stem, divergences=_divergences(args),
+                              failures_dir=args.failures_dir, on_node=lambda done, total: advance())
+    document = check_json(checked, backends, unavailable)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "model.json").write_text(json.dumps(document, indent=2) + "\n")
+    if args.json:
+        _print_json(document)
+    else:
+        print(check_text(checked))
+        for spec, reason in unavailable.items():
+            print(f"{spec}: {UNAVAILABLE_TEXT} ({reason})")
+    failed = any(r.status in ("disagree", "error") for r in checked.results)
+    return EXIT_FAILED if failed or unavailable else EXIT_OK
 
 
 def cmd_bench(args) -> int:

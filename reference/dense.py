@@ -163,7 +163,8 @@ def keep_probability_and_scale(ratio: float, variants=frozenset()) -> tuple[floa
 @with_variants(RATIO_IS_KEEP_PROBABILITY, NOT_RESCALED, TRAINING_BY_DEFAULT)
 def dropout(data, ratio=None, training_mode=None, *, seed: int | None = None, is_test: int | None = None,
             opset: int | None = None, variants: frozenset[str] = frozenset(), **legacy):
-    """(output, mask): data * mask / (1 - ratio) in training mode, else (data, all true).
+    """(output, mask): data * mask / (1 - ratio) in training mode, else (data, all true). The mask
+    is boolean from opset 10; before, it has the data's type ("mask (optional) : T"), 1 and 0.
 
     The mask of training mode is random by specification; the certification judges a backend's
     by its distribution and its relation to the output (conformance/ops/dense.py), never against
@@ -176,11 +177,12 @@ def dropout(data, ratio=None, training_mode=None, *, seed: int | None = None, is
         raise ValueError(f"Dropout takes a floating-point tensor, got {data.dtype}")
     value, training = dropout_parameters(ratio, training_mode, opset=opset, is_test=is_test, variants=variants)
     X = data.astype(np.float64)
+    mask_type = bool if opset is None or opset >= 10 else np.float64
     if not training or value == 0:
-        return X, np.ones(X.shape, dtype=bool)
+        return X, np.ones(X.shape, dtype=mask_type)
     keep, scale = keep_probability_and_scale(value, variants)
     mask = np.random.RandomState(0 if seed is None else seed).uniform(0.0, 1.0, X.shape) >= 1.0 - keep
-    return X * mask * scale, mask
+    return X * mask * scale, mask.astype(mask_type)
 
 
 OPERATORS = {"Gemm": gemm, "MatMul": matmul, "Gather": gather, "Dropout": dropout}

@@ -33,22 +33,23 @@ def _draws_independent_of_imports(request):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--installed-wheel", action="store_true", default=False,
-                     help="also run tests/test_installed.py: build this repository's wheel, install it in a fresh"
-                          " virtual environment and certify from an empty project with it (about a minute;"
-                          " .ci/run runs it after the default tests, which stay under five minutes)")
+    parser.addoption("--slow-checks", action="store_true", default=False,
+                     help="also run the tests marked slow_check, a minute or more each: the wheel installed in a fresh"
+                          " virtual environment (tests/test_installed.py) and the model check on the light models of"
+                          " the onnx wheel (tests/test_model_check.py). .ci/run runs them after the default tests,"
+                          " which stay under five minutes")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "with_local_constants: run with Hypothesis's local source constants"
                                        " (tests/conftest.py leaves them out everywhere else)")
-    config.addinivalue_line("markers", "installed_wheel: needs --installed-wheel (tests/test_installed.py)")
+    config.addinivalue_line("markers", "slow_check: a minute or more; runs with --slow-checks (.ci/run does)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("installed_wheel"):
+    if config.getoption("slow_checks"):
         return
-    skip = pytest.mark.skip(reason="builds and installs the wheel: run with --installed-wheel (.ci/run does)")
+    skip = pytest.mark.skip(reason="a slow check: run with --slow-checks (.ci/run does)")
     for item in items:
-        if item.get_closest_marker("installed_wheel"):
+        if item.get_closest_marker("slow_check"):
             item.add_marker(skip)

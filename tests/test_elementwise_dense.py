@@ -11,6 +11,7 @@ import itertools
 import math
 
 import numpy as np
+import onnx
 import pytest
 from hypothesis import given, settings
 
@@ -199,3 +200,30 @@ def test_the_judge_leaves_deterministic_calls_to_the_reference():
     assert dropout_judge(Case("Dropout", {"data": data}, opset=13), [data]) is None
     zero_ratio = Case("Dropout", {"data": data, "ratio": np.asarray(0.0, np.float32), "training_mode": np.asarray(True)}, opset=13)
     assert dropout_judge(zero_ratio, [data]) is None
+
+
+@pytest.mark.parametrize(("opset", "mask_dtype"), [(7, np.float64), (9, np.float64), (10, np.bool_), (13, np.bool_)])
+def test_dropouts_mask_has_the_datas_type_before_opset_10_and_is_boolean_from_it(opset, mask_dtype):
+    # Dropout-7 to -9: "mask (optional) : T" (the data's type); Dropout-10: "mask (optional) : T1", tensor(bool).
+    schema = onnx.defs.get_schema("Dropout", opset)
+    assert (schema.outputs[1].type_str == "T") == (opset < 10)
+    data = np.array([1.5, -2.0], np.float32)
+    output, mask = reference.evaluate("Dropout", [data], {"ratio": 0.25} if opset < 12 else {}, opset=opset,
+                                      output_count=2)
+    assert mask.dtype == mask_dtype and (mask == 1).all() and (output == data).all()
+
+
+@pytest.mark.parametrize("opset", [7, 9, 10, 11])
+def test_an_inference_mask_before_opset_12_is_not_judged_but_the_output_is(opset):
+    # Before opset 12 the text does not say what an inference mask holds (onnxruntime: zeros;
+    # onnx.reference: ones); from 12, output = scale * data * mask makes it all ones.
+    declaration = get_declaration("Dropout")
+    data = np.array([[1.5, -2.0, 0.25]], np.float32)
+    case = Case("Dropout", {"data": data}, {"ratio": 0.5}, outputs=("output", "mask"), opset=opset)
+    mask_type = np.float32 if opset < 10 else np.bool_
+    zeros = declaration.verdict(case, [data.copy(), np.zeros(data.shape, mask_type)])
+    assert zeros.ok and zeros.judged_elements == data.size and zeros.elements == 2 * data.size
+    assert not declaration.verdict(case, [data * 2, np.ones(data.shape, mask_type)]).ok
+    assert not declaration.verdict(case, [data.copy(), np.ones(data.shape, np.int64)]).ok  # its type is judged
+    opset12 = Case("Dropout", {"data": data}, outputs=("output", "mask"), opset=12)
+    assert not declaration.verdict(opset12, [data.copy(), np.zeros(data.shape, np.bool_)]).ok  # all ones from 12

@@ -11,7 +11,7 @@ project folder that holds no clone of this repository and no test file.
 
 The wheel's dependencies are installed from the package index like any user's (``pip install``);
 nothing is shared with the environment running these tests. Building and installing takes most of
-a minute, so these tests run with ``--installed-wheel`` only: ``.ci/run`` runs them after the
+a minute, so these tests run with ``--slow-checks`` only: ``.ci/run`` runs them after the
 default tests.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.installed_wheel  # run with --installed-wheel (.ci/run does)
+pytestmark = pytest.mark.slow_check  # run with --slow-checks (.ci/run does)
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PACKAGED = ("pyproject.toml", "README.md", "conformance", "reference")  # what the wheel is built from

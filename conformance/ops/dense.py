@@ -26,7 +26,9 @@ are exact.
   addition: |error| <= gamma_(K+2)(u) * (|alpha| |A'| @ |B'| + |beta| |C|). To each, the
   reference's own float64 summation (the same gamma at 2**-53) and 2n * tiny for flush-to-zero
   arithmetic (n = K or K + 2 roundings). Integer products are exact.
-- Gather selects elements, and Dropout outside training mode is the identity: exact.
+- Gather selects elements, and Dropout outside training mode is the identity: exact. Before opset
+  12 the specification does not say what an inference mask holds: its values are left unjudged
+  (``_unspecified_mask_judged``).
 - Dropout in training mode is random, so it is judged by ``dropout_judge``, not against the
   reference's mask: every kept element must equal data * s, s = 1/(1 - ratio), within
   (u * ratio/(1 - ratio) + gamma_4(u)) * |data * s|, and every dropped one must be exactly 0; the
@@ -47,13 +49,14 @@ are exact.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 import reference
 from conformance.case import Case
-from conformance.compare import Verdict
+from conformance.compare import Verdict, compare
 from conformance.ops.declaration import OpDeclaration
 from conformance.ops.elementwise import FLOAT64_ROUNDOFF, values
 from conformance.strategies import Draws, float_array
@@ -288,10 +291,33 @@ def kept_count_p_value(kept: np.ndarray, p: float) -> float:
     return min(1.0, 2 * min(below, above))
 
 
+def _unspecified_mask_judged(case: Case, outputs: Sequence[np.ndarray], variants: frozenset[str]) -> Verdict:
+    """Dropout before opset 12, outside training mode, with its mask: the output is the data
+    (exact), the mask's shape and type are checked, and its values are undetermined. The text
+    says only that "during testing nothing needs to be done"; from opset 12, ``output = scale *
+    data * mask`` makes an inference mask all ones. Runtimes differ there: onnxruntime returns
+    zeros (false at opset 10), onnx.reference ones (boolean even where opsets 7 to 9 type the
+    mask as the data's)."""
+    if len(outputs) != len(case.outputs):
+        return Verdict(False, math.inf, math.inf, "outputs", f"{len(outputs)} outputs returned; {len(case.outputs)} expected")
+    expected = reference.evaluate("Dropout", list(case.inputs.values()), case.attributes, variants, case.opset,
+                                  output_count=1)
+    verdict = compare(outputs[:1], expected, [0.0], case.output_dtypes[:1], case.outputs[:1])
+    mask, dtype = np.asarray(outputs[1]), case.output_dtypes[1]
+    if verdict.ok and mask.shape != case.inputs["data"].shape:
+        return Verdict(False, math.inf, math.inf, "shape",
+                       f"{case.outputs[1]} has shape {list(mask.shape)}; {list(case.inputs['data'].shape)} expected")
+    if verdict.ok and mask.dtype != dtype:
+        return Verdict(False, math.inf, math.inf, "dtype", f"{case.outputs[1]} has dtype {mask.dtype}; {np.dtype(dtype)} expected")
+    return replace(verdict, elements=verdict.elements + mask.size)
+
+
 def dropout_judge(case: Case, outputs: Sequence[np.ndarray], variants: Iterable[str] = ()) -> Verdict | None:
     """The verdict on a training-mode Dropout (see the module docstring); None where it is deterministic."""
     variants = frozenset(variants)
     ratio, training = _dropout_call(case, variants)
+    if not training and case.opset < 12 and len(case.outputs) > 1:
+        return _unspecified_mask_judged(case, outputs, variants)
     if not training or ratio == 0:
         return None
     if len(outputs) != len(case.outputs):

@@ -7,7 +7,8 @@
   numpy.matmul defines it.
 - Gather: ``tf.gather`` rejects negative indices on the CPU, so they are first wrapped into
   [0, s) (index + s), as ONNX defines them.
-- Dropout: the identity outside training mode. In training mode
+- Dropout: the identity outside training mode, with a mask of ones (of the data's type before
+  opset 10, whose text leaves an inference mask's values unsaid: they are not judged). In training mode
   ``tf.nn.experimental.stateless_dropout`` drops and scales the data; the mask is that same
   kernel applied with the same seed to a tensor of ones. Its randomness cannot match another
   backend's, so it is judged statistically (conformance/ops/dense.py). The seed is ONNX's
@@ -52,9 +53,13 @@ def gather(tf, data, indices, *, axis=0):
     return tf.gather(data, wrapped, axis=axis)
 
 
-def dropout(tf, data, ratio=None, training_mode=None, *, seed=None, opset=None, **legacy):
+def dropout(tf, data, ratio=None, training_mode=None, *, seed=None, opset=None, is_test=None, **legacy):
     if opset is not None and opset < 12:
-        raise Unsupported("Dropout before opset 12 (ratio attribute, no training_mode) is not lowered")
+        # The ratio is an attribute; training only before opset 7, where is_test is not set.
+        if opset < 7 and not is_test:
+            raise Unsupported("Dropout before opset 7 in training mode (is_test=0) is not lowered")
+        mask_type = data.dtype if opset < 10 else tf.bool  # "mask: T" before opset 10, "T1: tensor(bool)" from it
+        return [tf.identity(data), tf.ones(data.shape, dtype=mask_type)]
     rate = 0.5 if ratio is None else float(np.asarray(ratio))
     training = training_mode is not None and bool(np.asarray(training_mode))
     if not training or rate == 0:
