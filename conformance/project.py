@@ -8,6 +8,7 @@ A team that certifies its runtime in its own CI writes, beside its code::
     profile = "ci"                                    # the Hypothesis profile (default: ci)
     known-divergences = ["known_divergences.toml"]    # the project's manifest(s), added to the shipped one
     baseline = "conformance/baseline.json"            # the report CI diffs against
+    models = ["models/*.onnx"]                        # ONNX models to check, one test per model and backend
 
 so that plain ``pytest --conformance``, ``conformance report`` and ``conformance diff`` do the right
 thing there. Paths are relative to the ``pyproject.toml``. The command line wins over the table:
@@ -34,7 +35,7 @@ else:  # pragma: no cover
 from conformance.errors import ConformanceError
 
 TABLE = "tool.conformance"
-KEYS = ("backends", "ops", "profile", "known-divergences", "baseline")
+KEYS = ("backends", "ops", "profile", "known-divergences", "baseline", "models")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,27 @@ class ProjectSettings:
     profile: str | None = None
     known_divergences: tuple[Path, ...] = ()
     baseline: Path | None = None
+    models: tuple[str, ...] = ()  # glob patterns, relative to ``root``
+
+    @property
+    def root(self) -> Path | None:
+        """The folder of the pyproject.toml, which the table's paths are relative to."""
+        return self.source.parent if self.source is not None else None
+
+    def model_files(self) -> list[Path]:
+        """The ONNX files the ``models`` patterns match, sorted; ConformanceError for a pattern
+        that matches none (a typo would otherwise certify nothing, silently)."""
+        found: list[Path] = []
+        for pattern in self.models:
+            try:
+                matched = sorted(p for p in self.root.glob(pattern) if p.is_file())
+            except (NotImplementedError, ValueError):
+                raise ConformanceError(f"{self.source}: [{TABLE}] models: {pattern!r} is not a relative glob"
+                                       " pattern") from None
+            if not matched:
+                raise ConformanceError(f"{self.source}: [{TABLE}] models: {pattern!r} matches no file")
+            found += [p for p in matched if p not in found]
+        return found
 
 
 def project_settings(start: Path | str | None = None) -> ProjectSettings:
@@ -102,6 +124,7 @@ def _settings_of(path: Path | None) -> ProjectSettings:
         profile=profile,
         known_divergences=tuple(root / p for p in _strings(table, "known-divergences", where)),
         baseline=root / baseline if baseline is not None else None,
+        models=_strings(table, "models", where),
     )
 
 

@@ -170,6 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
         project = config.stash[_PROJECT] = _project_settings(config)
         config.stash[_OPS] = declared_operators(config.getoption("conformance_ops")) or project.ops
         _manifest(_manifest_files(config))  # a malformed manifest is a usage error, before collection
+        project.model_files()  # and so is a models pattern that matches nothing
     except ConformanceError as error:
         raise pytest.UsageError(str(error)) from None
     profile = config.getoption("hypothesis_profile", default=None)
@@ -256,6 +257,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if _ours(metafunc, "op"):
         operators = getattr(metafunc.module, "OPERATORS", ())
         metafunc.parametrize("op", operators, ids=list(operators))
+    if _ours(metafunc, "model_file"):
+        metafunc.parametrize("model_file", _model_params(metafunc.config))
     if _ours(metafunc, "backend"):
         metafunc.parametrize("backend", specs, ids=specs, indirect=True)
     if "known_divergence" in metafunc.fixturenames:
@@ -277,6 +280,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             params = [pytest.param(None, id="none", marks=pytest.mark.skip(
                 reason=f"no known divergence of {', '.join(operators) or 'these operators'} applies to the selected backends"))]
         metafunc.parametrize("known_divergence", params)
+
+
+def _model_params(config: pytest.Config) -> list:
+    """The project's model files (``[tool.conformance] models``), with ids relative to its folder."""
+    project = config.stash.get(_PROJECT, None)
+    files = project.model_files() if project is not None and project.models else []
+    if not files:
+        return [pytest.param(None, id="none", marks=pytest.mark.skip(
+            reason="no models listed in [tool.conformance] models of the project's pyproject.toml"))]
+    return [pytest.param(path, id=path.relative_to(project.root).as_posix()) for path in files]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -379,6 +392,37 @@ def certify(request: pytest.FixtureRequest, _backends: dict):
             pytest.fail(result_text(result), pytrace=False)
         if result.status == "unsupported":
             pytest.skip(f"{backend.name} cannot express any drawn {op_type} case: {result.message}")
+
+    return run
+
+
+@pytest.fixture
+def check_model_file(request: pytest.FixtureRequest, _backends: dict):
+    """``check_model_file(path, backend)``: fail with the first divergence unless every node of the
+    model agrees on the backend (``conformance.model``: constants folded, inputs drawn, seed 0);
+    skipped, with the reason, where the backend cannot run a node."""
+    config = request.config
+
+    def run(path, backend) -> None:
+        from conformance.model.check import check_model
+        from conformance.model.load import load_model_file
+        from conformance.model.summary import check_text
+        from conformance.model.weights import fold_constants
+
+        try:
+            model = load_model_file(path)
+        except ConformanceError as error:
+            pytest.fail(f"error: {error}", pytrace=False)
+        fold_constants(model)
+        checked = check_model(model, [backend], name=Path(path).stem, divergences=_manifest(_manifest_files(config)),
+                              failures_dir=_failures_dir(config))
+        result = checked.results[0]
+        if result.status in ("disagree", "error"):
+            pytest.fail(check_text(checked), pytrace=False)
+        if result.status == "unsupported":
+            unsupported = [n for n in result.nodes if n.status == "unsupported"]
+            pytest.skip(f"{backend.name} cannot run {len(unsupported)} nodes of {Path(path).name}, the first"
+                        f" {unsupported[0].node} ({unsupported[0].op}): {unsupported[0].message}")
 
     return run
 
