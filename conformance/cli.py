@@ -281,17 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
         " together, at two --counts, each on an empty probe cache and again (the fastest of three); it reports the marginal examples"
         " per second between the counts and the probes' share of the time (several minutes for the defaults)."
         " `conformance bench draws` measures what drawing one case costs, per operator family (--examples"
-        " cases of each operator, default 100).",
+        " cases of each operator, default 100). `conformance bench model [NAME]` times `conformance model check`"
+        " on a light model of the onnx wheel (random weights; --backend, default reference, onnxruntime and"
+        " tensorflow) against onnx.reference running it once, and its peak memory.",
     )
-    bench.add_argument("target", metavar="[certify] OP | draws", nargs="*", help="operator to benchmark (default: Conv),"
-                       " after `certify` to time the certify command; or `draws`, the cost of drawing cases")
+    bench.add_argument("target", metavar="[certify] OP | draws | model [NAME]", nargs="*",
+                       help="operator to benchmark (default: Conv), after `certify` to time the certify command; or"
+                            " `draws`, the cost of drawing cases; or `model`, the model check of one of the onnx"
+                            " wheel's light models (default: resnet50) against one onnx.reference run of it")
     bench.add_argument("--examples", type=_positive, metavar="N",
                        help="cases per backend (default: 200), or per operator for `draws` (default: 100)")
     bench.add_argument("--quick", action="store_true", help="a few seconds' smoke run with fewer cases and repeats")
     bench.add_argument("--counts", type=_positive, nargs=2, metavar=("N1", "N2"),
                        help="bench certify: the two example counts (default: 50 350; with --quick, 5 15)")
-    _backend_option(bench, "bench certify: a backend to time (repeatable; default: reference, onnxruntime and"
-                           " tensorflow, each alone and all together)")
+    _backend_option(bench, "bench certify and bench model: a backend to time (repeatable; default: reference,"
+                           " onnxruntime and tensorflow; certify times each alone and all together)")
     _json_option(bench, "all figures")
     return parser
 
@@ -607,6 +611,8 @@ def cmd_model_check(args) -> int:
 def cmd_bench(args) -> int:
     from conformance.bench import format_benchmark, run_benchmark
 
+    if args.target[:1] == ["model"]:
+        return _bench_model(args)
     certify_mode = args.target[:1] == ["certify"]
     words = args.target[1:] if certify_mode else args.target
     if len(words) > 1:
@@ -624,12 +630,26 @@ def cmd_bench(args) -> int:
             print(format_draw_benchmark(results))
         return EXIT_OK
     if args.counts or args.backend:
-        raise ConformanceError("--counts and --backend belong to `conformance bench certify`")
+        raise ConformanceError("--counts belongs to `conformance bench certify`, --backend to `bench certify` and `bench model`")
     results = run_benchmark(op, examples=args.examples or 200, quick=args.quick)
     if args.json:
         _print_json(results)
     else:
         print(format_benchmark(results))
+    return EXIT_OK
+
+
+def _bench_model(args) -> int:
+    from conformance.bench_model import BACKENDS, DEFAULT_MODEL, format_model_benchmark, run_model_benchmark
+
+    names = args.target[1:] or [DEFAULT_MODEL]
+    if len(names) > 1:
+        raise ConformanceError(f"bench model takes one model, got {' '.join(names)}")
+    results = run_model_benchmark(names[0], args.backend or BACKENDS)
+    if args.json:
+        _print_json(results)
+    else:
+        print(format_model_benchmark(results))
     return EXIT_OK
 
 

@@ -55,7 +55,7 @@ CASE_FILES = (MODEL_FILE, INPUTS_FILE, METADATA_FILE)  # a witness, as conforman
 DEFAULT_DIRECTORY = Path(".conformance") / "probes"
 ENVIRONMENT_VARIABLE = "CONFORMANCE_PROBE_CACHE"
 # Modules (relative to the conformance package) that never decide a verdict: editing them keeps the cache.
-PRESENTATION = ("__main__.py", "cli.py", "summary.py", "bench.py", "bench_certify.py", "coverage.py", "pytest_plugin.py",
+PRESENTATION = ("__main__.py", "cli.py", "summary.py", "bench.py", "bench_certify.py", "bench_model.py", "coverage.py", "pytest_plugin.py",
                 "pytest_entry.py", "project.py", "certification/", "report/")
 # The entry's fields that change what its probe finds.
 ENTRY_FIELDS = ("id", "op", "when", "status", "message", "diagnosis", "max_error_ratio", "max_ulp", "max_abs_error")

@@ -21,6 +21,7 @@ class Careful:
     """Every node on the reference, rounded once: a correct runtime."""
 
     name, version = "planted-careful-runtime", "planted"
+    evaluates_node_by_node = True
     op_type = ""  # the operator whose call ``rewrite`` mangles
 
     def rewrite(self, inputs: list, attributes: dict[str, Any]) -> tuple[list, dict[str, Any]]:

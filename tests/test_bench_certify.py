@@ -61,7 +61,7 @@ def test_the_command_timed_is_the_real_certify_and_its_json_gives_the_probes_tim
 @pytest.mark.parametrize("argv, message", [
     (["bench", "certify", "Nope"], "unknown operator"),
     (["bench", "certify", "Conv", "Relu"], "one operator"),
-    (["bench", "Conv", "--counts", "5", "15"], "belong to `conformance bench certify`"),
+    (["bench", "Conv", "--counts", "5", "15"], "belongs to `conformance bench certify`"),
 ])
 def test_bench_usage_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2

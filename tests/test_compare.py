@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conformance.case import Case
-from conformance.compare import compare
+from conformance.compare import compare, ulp_spacing
 from conformance.ops import get_declaration
 from conformance.tolerance import gamma, unit_roundoff
 
@@ -175,3 +175,19 @@ def test_a_float64_case_is_judged_with_the_references_own_rounding_in_the_bound(
     # float32 data keeps its bound: the float64 reference is some 2^29 times more precise there.
     single = Case("ReduceProd", {"data": np.array(row, np.float32).reshape(1, 1, 1, 4)}, {"axes": [3]}, opset=11)
     assert declaration.bounds(single)[0] == pytest.approx(declaration.tolerance.bounds(single, ())[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_ulp_spacing_is_the_spacing_of_the_dtypes_numbers(dtype):
+    info = np.finfo(dtype)
+    rng = np.random.default_rng(0)
+    exponents = rng.integers(int(info.minexp) - 3, int(info.maxexp) - 1, 2000)
+    magnitudes = np.concatenate([np.ldexp(rng.uniform(1, 2, 2000), exponents),  # normal and below
+                                 np.ldexp(1.0, exponents),  # exact powers of two
+                                 [0.0, float(info.tiny), float(info.smallest_subnormal)]])
+    with np.errstate(divide="ignore"):
+        floor_log2 = np.floor(np.log2(np.maximum(magnitudes, float(info.tiny))))
+    np.testing.assert_array_equal(ulp_spacing(magnitudes, dtype), np.ldexp(float(info.eps), floor_log2.astype(int)))
+    normal = magnitudes[(magnitudes >= info.tiny) & (magnitudes < info.max)].astype(dtype)
+    np.testing.assert_array_equal(ulp_spacing(normal.astype(np.float64), dtype),
+                                  np.spacing(np.abs(normal)).astype(np.float64))  # NumPy's own spacing

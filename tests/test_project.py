@@ -163,17 +163,17 @@ def test_pytest_checks_the_projects_models_one_test_per_model_and_backend(pytest
     (pytester.path / "models" / "chain.onnx").write_bytes(chain_model([("Relu", {})]).SerializeToString())
     pytester.makepyprojecttoml('[tool.conformance]\nmodels = ["models/*.onnx"]\nbackends = ["tests.planted_models:Careful",'
                                ' "tests.planted_models:FlippedConvKernels"]\nops = ["Relu"]\n')
-    pytester.makepyfile(test_models="from conformance.certification.test_models import *  # noqa: F403\n")
+    pytester.makepyfile(test_my_models="from conformance.certification.test_models import *  # noqa: F403\n")
     result = pytester.runpytest("-p", "conformance.pytest_plugin", "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_model?models/chain.onnx-tests.planted_models:Careful? PASSED*",
+    result.stdout.fnmatch_lines(["*test_my_models.py::test_model?models/chain.onnx-tests.planted_models:Careful? PASSED*",
                                  "*test_model?models/chain.onnx-tests.planted_models:FlippedConvKernels? FAILED*",
                                  "*first divergence: node 0 'conv' (Conv): disagree*", "*diagnosis: flipped_kernel*"])
 
 
 def test_a_models_pattern_that_matches_nothing_is_a_usage_error(pytester):
     pytester.makepyprojecttoml('[tool.conformance]\nmodels = ["modles/*.onnx"]\n')
-    pytester.makepyfile(test_models="from conformance.certification.test_models import *  # noqa: F403\n")
+    pytester.makepyfile(test_my_models="from conformance.certification.test_models import *  # noqa: F403\n")
     result = pytester.runpytest("-p", "conformance.pytest_plugin", "-p", "no:cacheprovider", "--backend", "reference")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*models: 'modles/*.onnx' matches no file*"])

@@ -23,7 +23,11 @@ reports keep its columns apart; known divergences written for ``tensorflow`` app
 ``tensorflow[...]`` (``base_name``), under the conditions on execution facts they state.
 
 A backend may also report ``execution_facts() -> dict``: the facts of its set-up that change
-its answers (``conformance.environment``).
+its answers (``conformance.environment``), and set ``evaluates_node_by_node = True`` when it runs
+a graph one node at a time, as written: marking every node's output as a graph output then
+changes nothing it computes, so the model check (``conformance.model``) runs a model on it once
+for both its outputs and its intermediate tensors, instead of twice (a runtime that rewrites its
+graph computes its outputs otherwise when every tensor must exist).
 """
 
 from __future__ import annotations

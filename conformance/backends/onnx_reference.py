@@ -14,6 +14,7 @@ CACHE_SIZE = 64
 
 class OnnxReferenceBackend:
     name = "onnx-reference"
+    evaluates_node_by_node = True  # conformance.backends: one model-check run serves outputs and tensors
 
     def __init__(self):
         self.version = distribution_version("onnx")

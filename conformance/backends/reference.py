@@ -19,6 +19,7 @@ from conformance.errors import Unsupported
 
 class ReferenceBackend:
     name = "reference"
+    evaluates_node_by_node = True  # conformance.backends: one model-check run serves outputs and tensors
     version = __version__
 
     def supports(self, op_type: str) -> bool:

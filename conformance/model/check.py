@@ -4,16 +4,17 @@ that computes wrongly is found whatever happened upstream.
 The reference walks the graph in topological order. Each node whose operator is declared becomes
 an ordinary single-node case: its inputs are the reference's values upstream, rounded to the
 types the model gives them, its attributes and opset the node's. The reference evaluates the case
-in float64 (its outputs, so rounded, feed the nodes downstream), and every backend runs the same case and is
-judged by the operator's declaration, bound, known divergences and all (**isolated**). The first
+in float64 (its outputs, so rounded, feed the nodes downstream), and every backend runs the same
+case and is judged by the operator's declaration, bound, known divergences and all (**isolated**). The first
 node (in graph order) a backend fails is its **first divergence**: saved as a case that
 ``conformance replay`` reruns, and diagnosed (``flipped_kernel``, ...).
 
 Each backend also runs the whole model (**end to end**), twice: as it is, for the outputs, and with
 every node's output marked as a graph output, for the intermediate tensors (a runtime that fuses
-nodes may compute them otherwise there). Their deviation from the reference, relative to the
-largest reference value of each tensor, shows how error grows along the graph; it is measured,
-not judged.
+nodes may compute them otherwise there); once, with every output marked, where the backend
+evaluates graphs node by node (``evaluates_node_by_node``: the reference, TensorFlow). Their
+deviation from the reference, relative to the largest reference value of each tensor, shows how
+error grows along the graph; it is measured, not judged.
 
 A node whose operator has no reference (``conformance ops`` lists the declared ones) is run on the
 first backend that can run it, and its outputs are trusted downstream: it is reported by name
@@ -270,19 +271,20 @@ def _single_node_model(node: onnx.NodeProto, arguments, opset: int) -> onnx.Mode
 def _end_to_end(model: onnx.ModelProto, backend: Backend, inputs, result: BackendCheck) -> tuple[dict, dict] | None:
     """The backend's outputs for the whole model, and its intermediate tensors (every output
     marked), by name; None (and why, in the result) where it cannot run it."""
+    once = getattr(backend, "evaluates_node_by_node", False)  # then marking outputs changes nothing it computes
     try:
-        final = backend.run(model, dict(inputs))
-        marked = with_every_output(model)
-        every = backend.run(marked, dict(inputs))
+        marked = with_every_output(model, keep_outputs=once)
+        every = {o.name: np.asarray(v) for o, v in zip(marked.graph.output, backend.run(marked, dict(inputs)))}
+        final = every if once else dict(zip((o.name for o in model.graph.output), backend.run(model, dict(inputs))))
     except Exception as error:  # noqa: BLE001 - an unsupported node, say: isolated verdicts still stand
         result.end_to_end_message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
         return None
-    return ({o.name: np.asarray(v) for o, v in zip(model.graph.output, final)},
-            {o.name: np.asarray(v) for o, v in zip(marked.graph.output, every)})
+    return {o.name: np.asarray(final[o.name]) for o in model.graph.output}, every
 
 
-def with_every_output(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of ``model`` whose graph outputs are every node's (typed) outputs."""
+def with_every_output(model: onnx.ModelProto, keep_outputs: bool = False) -> onnx.ModelProto:
+    """A copy of ``model`` whose graph outputs are every node's (typed) outputs (``keep_outputs``:
+    the model's own outputs included, wherever a node produces them)."""
     marked = onnx.ModelProto()
     marked.CopyFrom(model)
     typed = {v.name: v for v in (*model.graph.value_info, *model.graph.output)}
@@ -291,6 +293,9 @@ def with_every_output(model: onnx.ModelProto) -> onnx.ModelProto:
         for name in node.output:
             if name in typed:
                 marked.graph.output.append(typed[name])
+    if keep_outputs:
+        present = {o.name for o in marked.graph.output}
+        marked.graph.output.extend(o for o in model.graph.output if o.name not in present)
     return marked
 
 

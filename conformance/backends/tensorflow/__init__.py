@@ -89,6 +89,8 @@ ISA_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 class TensorFlowBackend:
     """TensorFlow as this process's environment sets it up, or (with options) as they ask."""
 
+    evaluates_node_by_node = True  # eager, one lowering per node (run_graph), in this process or the child
+
     def __init__(self, onednn: str | None = None, isa: str | None = None):
         self.version = distribution_version("tensorflow-cpu", "tensorflow", "tensorflow-intel")
         self.environment = _environment(onednn, isa)

@@ -1,0 +1,100 @@
+"""``conformance bench model [NAME]``: what the model check costs, against merely running the model.
+
+One of the light models the ``onnx`` wheel ships (``resnet50`` by default), its constants folded and
+weights drawn (``--random-weights 0``), input drawn (seed 0), is measured in fresh processes:
+
+- onnx.reference running it once (the first run, as a user's would be);
+- ``conformance.model.check_model`` on the backends (reference, onnxruntime and tensorflow by
+  default), after they are loaded and imported (their start-up is not the check's): its wall time,
+  and the process's peak resident memory.
+
+The ratio of the two times is the figure the model check is held to (at most 5x).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from conformance.errors import ConformanceError
+
+BACKENDS = ("reference", "onnxruntime", "tensorflow")
+DEFAULT_MODEL = "resnet50"
+
+
+def light_models() -> dict[str, Path]:
+    """The light models of the onnx wheel, by name (``resnet50``, ``bvlc_alexnet``, ...)."""
+    import onnx
+
+    folder = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+    return {p.stem.removeprefix("light_"): p for p in sorted(folder.glob("light_*.onnx"))}
+
+
+def run_model_benchmark(name: str = DEFAULT_MODEL, backends: Sequence[str] = BACKENDS) -> dict:
+    models = light_models()
+    if name not in models:
+        raise ConformanceError(f"no light model {name!r}; the onnx wheel ships {', '.join(models)}")
+    reference = _child("onnx-reference", models[name], ())
+    check = _child("check", models[name], backends)
+    return {"model": name, "backends": list(backends), "onnx_reference_seconds": reference["seconds"],
+            "check_seconds": check["seconds"], "ratio": check["seconds"] / reference["seconds"],
+            "check_peak_rss_bytes": check["peak_rss_bytes"], "statuses": check["statuses"]}
+
+
+def format_model_benchmark(results: dict) -> str:
+    return "\n".join([
+        f"{results['model']} (light, random weights 0), checked on {', '.join(results['backends'])}:",
+        f"  onnx.reference, one run:      {results['onnx_reference_seconds']:.2f} s",
+        f"  conformance model check:      {results['check_seconds']:.2f} s"
+        f" ({results['ratio']:.1f}x; the goal is at most 5x)",
+        f"  check's peak resident memory: {results['check_peak_rss_bytes'] / 2**30:.2f} GiB (the goal: under 2 GiB)",
+        "  verdicts: " + ", ".join(f"{b} {s}" for b, s in results["statuses"].items()),
+    ])
+
+
+def _child(mode: str, path: Path, backends: Sequence[str]) -> dict:
+    done = subprocess.run([sys.executable, "-m", __name__, mode, str(path), *backends], capture_output=True,
+                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if done.returncode != 0:
+        raise ConformanceError(f"bench model ({mode}) failed: {' '.join(done.stderr.split()[-40:])}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _measure(mode: str, path: str, specs: Sequence[str]) -> dict:
+    from conformance.model.inputs import drawn_inputs
+    from conformance.model.load import load_model_file
+    from conformance.model.weights import fold_constants, randomize_weights
+
+    model = load_model_file(path)
+    fold_constants(model)
+    randomize_weights(model, 0)
+    inputs = drawn_inputs(model)
+    if mode == "onnx-reference":
+        from onnx.reference import ReferenceEvaluator
+
+        evaluator = ReferenceEvaluator(model)
+        started = time.perf_counter()
+        evaluator.run(None, inputs)
+        return {"seconds": time.perf_counter() - started}
+    from conformance.backends import load_backend
+    from conformance.environment import execution_facts
+    from conformance.model.check import check_model
+
+    backends = [load_backend(spec) for spec in specs]
+    for backend in backends:
+        execution_facts(backend)  # TensorFlow imported, its facts probed: start-up, not the check
+    started = time.perf_counter()
+    result = check_model(model, backends, inputs, name=Path(path).stem)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "statuses": {r.backend: r.status for r in result.results}}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_measure(sys.argv[1], sys.argv[2], sys.argv[3:])))
