@@ -255,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     given = check.add_mutually_exclusive_group()
     given.add_argument("--inputs", type=Path, metavar="FILE.npz", help="the input arrays, by input name")
     given.add_argument("--test-data", type=Path, metavar="DIR",
-                       help="an ONNX test data set's folder: its input_N.pb, in graph-input order")
+                       help="an ONNX test data set's folder: its input_N.pb, in graph-input order, and its"
+                            " output_N.pb, which the reference's outputs and each backend's are compared with")
     check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
                        help="the size of a symbolic dimension, for drawn inputs (repeatable)")
     check.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the drawn inputs (default: 0)")
@@ -583,17 +584,21 @@ def cmd_model_check(args) -> int:
     fold_constants(model)
     if args.random_weights is not None:
         randomize_weights(model, args.random_weights)
+    expected_outputs = None
     if args.inputs is not None:
         inputs = npz_inputs(model, args.inputs)
     elif args.test_data is not None:
-        inputs, _ = data_set_inputs(model, args.test_data)
+        inputs, expected_outputs = data_set_inputs(model, args.test_data)
+        if args.random_weights is not None:
+            expected_outputs = None  # the data set's outputs are for the model's own weights
     else:
         inputs = drawn_inputs(model, args.seed, parse_dims(args.dim))
     backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
     with _progress(enabled=not args.json) as progress:
         advance = progress(_plain(f"{args.model.name} on {', '.join(b.name for b in backends)}"), len(model.graph.node))
         checked = check_model(model, backends, inputs, name=args.model.stem, divergences=_divergences(args),
-                              failures_dir=args.failures_dir, on_node=lambda done, total: advance())
+                              failures_dir=args.failures_dir, on_node=lambda done, total: advance(),
+                              expected_outputs=expected_outputs or None)
     document = check_json(checked, backends, unavailable)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

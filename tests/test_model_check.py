@@ -157,3 +157,20 @@ def test_a_node_a_backend_cannot_run_leaves_it_unsupported_not_agreeing():
     assert [n.status for n in result.nodes] == ["agree", "unsupported", "agree"]
     assert result.status == "unsupported" and result.first_divergence is None
     assert "no Relu here" in result.end_to_end_message
+
+
+PYTORCH = Path(onnx.__file__).parent / "backend" / "test" / "data" / "pytorch-converted"
+
+
+@pytest.mark.parametrize("name", ["test_Conv2d_groups", "test_BatchNorm2d_eval", "test_MaxPool2d_stride_padding_dilation"])
+def test_a_test_data_sets_outputs_are_compared_with_the_reference_and_each_backend(name, capsys, tmp_path):
+    folder = PYTORCH / name
+    assert main(["model", "check", str(folder / "model.onnx"), "--test-data", str(folder / "test_data_set_0"),
+                 "--backend", "tests.planted_models:Careful", "--backend", "tests.planted_models:FlippedConvKernels",
+                 "--failures-dir", str(tmp_path), "--json"]) in (0, 1)
+    document = json.loads(capsys.readouterr().out)
+    # PyTorch computed these outputs in float32: the reference and a careful runtime are that close.
+    assert document["data_set"]["reference"] < 1e-5
+    assert document["data_set"]["planted-careful-runtime"] < 1e-5
+    if name == "test_Conv2d_groups":
+        assert document["data_set"]["planted-flipped-conv-kernels"] > 0.1

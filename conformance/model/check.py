@@ -100,6 +100,9 @@ class ModelCheck:
     nodes: int
     unreferenced: list[str]
     results: list[BackendCheck]
+    # With a test data set's outputs: the relative deviation from them of the reference's outputs
+    # ("reference" chain, float64 per node) and of each backend's, run end to end (by backend name).
+    data_set: dict[str, float | None] = field(default_factory=dict)
 
 
 def check_model(
@@ -112,10 +115,12 @@ def check_model(
     failures_dir: Path | str | None = None,
     replay_hint: str = REPLAY_HINT,
     on_node: Callable[[int, int], None] | None = None,
+    expected_outputs: Sequence[np.ndarray] | None = None,
 ) -> ModelCheck:
     """Check ``model`` (checked and shape-inferred, see ``conformance.model.load``) on ``backends``
     with ``inputs`` (drawn from the input types, seed 0, if None); ``on_node(done, total)`` is
-    called as the walk advances."""
+    called as the walk advances. ``expected_outputs`` (a test data set's, in graph-output order) are
+    compared with the reference's outputs and each backend's (``ModelCheck.data_set``)."""
     if not backends:
         raise ConformanceError("no backend to check the model on")
     if inputs is None:
@@ -190,7 +195,20 @@ def check_model(
             result.status = "unsupported"  # not all judged: not an agreement, whatever the others say
         elif any(n.status == "known_divergence" for n in result.nodes):
             result.status = "known_divergence"
-    return ModelCheck(name, len(graph.node), unreferenced, results)
+    data_set = {}
+    if expected_outputs is not None:
+        names = [o.name for o in graph.output]
+        data_set["reference"] = _worst(_relative(values.get(n), e) for n, e in zip(names, expected_outputs))
+        for result, run in zip(results, runs):
+            data_set[result.backend] = None if run is None else _worst(
+                _relative(run[0].get(n), e) for n, e in zip(names, expected_outputs))
+    return ModelCheck(name, len(graph.node), unreferenced, results, data_set)
+
+
+def _worst(deviations: Iterable[float | None]) -> float | None:
+    """The largest deviation; None if any is unknown (a shape that differs, say)."""
+    deviations = list(deviations)
+    return None if any(d is None for d in deviations) else max(deviations, default=0.0)
 
 
 def node_case(node: onnx.NodeProto, arguments: Sequence[np.ndarray | None], opset: int) -> Case:

@@ -20,6 +20,7 @@ def check_json(check: ModelCheck, backends: Sequence[Any], unavailable: Mapping[
         "model": check.model,
         "nodes": check.nodes,
         "unreferenced": list(check.unreferenced),
+        "data_set": dict(check.data_set),
         "environment": environment(None, None, 0, unavailable, execution=facts),
         "results": [
             {
@@ -44,6 +45,10 @@ def check_text(check: ModelCheck) -> str:
     if check.unreferenced:
         shown = ", ".join(check.unreferenced[:5]) + (", ..." if len(check.unreferenced) > 5 else "")
         lines.append(f"  no reference for {len(check.unreferenced)} nodes (their outputs trusted): {shown}")
+    if check.data_set:
+        lines.append("  against the test data set's outputs (relative deviation): " + ", ".join(
+            f"{who} {deviation:.2e}" if deviation is not None else f"{who} not compared"
+            for who, deviation in check.data_set.items()))
     for r in check.results:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(r.counts().items()))
         lines.append(f"{r.backend} {r.version}: {r.status} ({counts})")
