@@ -270,7 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ignore every manifest: a known divergence is a plain disagreement")
     check.add_argument("--failures-dir", type=Path, default=DEFAULT_FAILURES, metavar="DIR",
                        help=f"where each backend's first divergence is saved (default: {DEFAULT_FAILURES})")
-    check.add_argument("--out", type=Path, metavar="DIR", help="also write model.json into DIR")
+    check.add_argument("--out", type=Path, metavar="DIR",
+                       help="also write model.json and model.html (a self-contained page: verdicts, first divergences"
+                            " with their replay commands, each node's isolated error and end-to-end deviation"
+                            " plotted in graph order, the nodes table) into DIR")
     _json_option(check, '{"model", "environment", "results": [{"backend", "status", "first_divergence", "nodes"}]}')
 
     bench = command(
@@ -601,8 +604,11 @@ def cmd_model_check(args) -> int:
                               expected_outputs=expected_outputs or None)
     document = check_json(checked, backends, unavailable)
     if args.out is not None:
+        from conformance.model.page import model_page
+
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "model.json").write_text(json.dumps(document, indent=2) + "\n")
+        (args.out / "model.html").write_text(model_page(document))
     if args.json:
         _print_json(document)
     else:

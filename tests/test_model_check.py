@@ -94,9 +94,12 @@ def test_the_command_writes_json_and_exits_by_the_verdicts(tmp_path, capsys):
     assert [n["op"] for n in result["nodes"]] == ["Conv", "Relu"]
     assert set(result["nodes"][0]) >= {"node", "op", "status", "max_error_ratio", "end_to_end_error"}
     assert main(["model", "check", str(path), "--backend", "tests.planted_models:FlippedConvKernels",
-                 "--failures-dir", str(tmp_path / "failures")]) == 1
+                 "--failures-dir", str(tmp_path / "failures"), "--out", str(tmp_path / "flipped")]) == 1
     text = capsys.readouterr().out
     assert "first divergence: node 0 'conv' (Conv): disagree" in text and "diagnosis: flipped_kernel" in text
+    page = (tmp_path / "flipped" / "model.html").read_text()
+    assert "conformance replay " in page and "flipped_kernel" in page and 'src="data:image/png;base64,' in page
+    assert "http://" not in page and "https://" not in page  # self-contained: nothing fetched
 
 
 # -- the light models of the onnx wheel (slow: run with --slow-checks) ----------------------------------

@@ -1,7 +1,9 @@
 """The ``onnxruntime`` backend: an InferenceSession on the CPU execution provider.
 
 Sessions are cached by the serialized model, so one session serves every example that shares
-operator, attributes, dtypes and shapes. Each session runs on one thread (see ``_session``).
+operator, attributes, dtypes and shapes; a large model (a whole network the model check runs
+once) is not cached, since its bytes and its session's copy of its weights would stay in memory
+for nothing. Each session runs on one thread (see ``_session``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import onnx
 from conformance.backends import distribution_version
 
 CACHE_SIZE = 256
+CACHED_MODEL_BYTES = 2**20  # larger models get a session of their own, not kept
 PROVIDER = "CPUExecutionProvider"
 THREADS = 1  # intra-op and inter-op threads per session (see _session)
 
@@ -44,6 +47,8 @@ class OnnxRuntimeBackend:
             import onnxruntime
 
             session = onnxruntime.InferenceSession(serialized, _options(), providers=[PROVIDER])
+        if len(serialized) > CACHED_MODEL_BYTES:
+            return session
         self._sessions[serialized] = session
         while len(self._sessions) > CACHE_SIZE:
             self._sessions.popitem(last=False)
