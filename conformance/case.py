@@ -78,7 +78,7 @@ class Case:
 
     def describe(self) -> str:
         """One line: ``Conv(strides=[2, 1]) X: float32[1, 3, 8, 8], W: float32[4, 3, 3, 3]``."""
-        attributes = ", ".join(f"{k}={v!r}" for k, v in sorted(self.attributes.items()))
+        attributes = ", ".join(f"{k}={_attribute_text(v)}" for k, v in sorted(self.attributes.items()))
         shapes = ", ".join(
             f"{name}: {array.dtype}{list(array.shape)}"
             for name, array in self.inputs.items()
@@ -273,7 +273,18 @@ def attribute_value(attribute: onnx.AttributeProto) -> Any:
     return value
 
 
+def _attribute_text(value: Any) -> str:
+    """An attribute as ``describe`` shows it: a tensor by its dtype and values (``float16[2.5]``)."""
+    if isinstance(value, onnx.TensorProto):
+        array = numpy_helper.to_array(value)
+        return f"{array.dtype}{array.reshape(-1).tolist()}" + ("" if array.ndim == 1 else f" of shape {list(array.shape)}")
+    return repr(value)
+
+
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, onnx.TensorProto):
+        array = numpy_helper.to_array(value)
+        return {"tensor": str(array.dtype), "shape": list(array.shape), "values": _jsonable(array.reshape(-1))}
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     if isinstance(value, (tuple, list)):

@@ -2,7 +2,7 @@
 
 - Reshape: https://onnx.ai/onnx/operators/onnx__Reshape.html
 - Flatten, Squeeze, Unsqueeze, Concat, Split, Transpose, Slice, Pad, Tile, Expand,
-  DepthToSpace, SpaceToDepth: https://onnx.ai/onnx/operators/ (one page each)
+  DepthToSpace, SpaceToDepth, ConstantOfShape: https://onnx.ai/onnx/operators/ (one page each)
 
 These operators move, copy or select values without arithmetic, so the results keep the input's
 dtype (integers, booleans and floats alike) and are exact. Inputs that older opsets took as
@@ -419,6 +419,24 @@ def expand(input: np.ndarray, shape=None) -> np.ndarray:
     return np.broadcast_to(data, target).copy()
 
 
+def constant_of_shape(input: np.ndarray, *, value=None) -> np.ndarray:
+    """A tensor of shape ``input`` holding ``value``'s one element everywhere, of its type: "If not
+    specified, it defaults to a tensor of value 0 and datatype float32". ``value`` is the attribute's
+    tensor (an ``onnx.TensorProto``, or an array)."""
+    shape = int_list("input", input)
+    if shape is None or min(shape, default=0) < 0:
+        raise ValueError(f"ConstantOfShape needs a shape of non-negative dimensions, got {shape}")
+    if value is None:
+        fill = np.zeros(1, np.float32)
+    else:
+        from onnx import TensorProto, numpy_helper
+
+        fill = numpy_helper.to_array(value) if isinstance(value, TensorProto) else np.asarray(value)
+    if fill.size != 1:
+        raise ValueError(f"ConstantOfShape's value must hold one element, not {fill.size}")
+    return np.full(shape, fill.reshape(()), dtype=fill.dtype)
+
+
 # --- DepthToSpace, SpaceToDepth ------------------------------------------------------------------
 
 MODE_SWAPPED = Variant("mode_swapped", "DCR computed as CRD and CRD as DCR")
@@ -497,6 +515,7 @@ OPERATORS = {
     "Pad": pad,
     "Tile": tile,
     "Expand": expand,
+    "ConstantOfShape": constant_of_shape,
     "DepthToSpace": depth_to_space,
     "SpaceToDepth": space_to_depth,
 }

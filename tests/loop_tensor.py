@@ -244,6 +244,20 @@ def expand_by_loops(data: np.ndarray, shape) -> np.ndarray:
     return out
 
 
+def constant_of_shape_by_loops(input: np.ndarray, value=None) -> np.ndarray:
+    """Every position of the shape set to the value tensor's single element (float32 0 without one)."""
+    if value is None:
+        fill = np.zeros(1, np.float32)
+    else:
+        from onnx import numpy_helper
+
+        fill = numpy_helper.to_array(value)
+    out = np.empty(_ints(input), dtype=fill.dtype)
+    for index in _positions(out.shape):
+        out[index] = fill.reshape(-1)[0]
+    return out
+
+
 def concat_by_loops(*inputs: np.ndarray, axis: int) -> np.ndarray:
     rank = inputs[0].ndim
     axis = axis + rank if axis < 0 else axis
@@ -327,6 +341,7 @@ BY_LOOPS = {
     "Transpose": transpose_by_loops,
     "Tile": tile_by_loops,
     "Expand": expand_by_loops,
+    "ConstantOfShape": constant_of_shape_by_loops,
     "Concat": concat_by_loops,
     "Split": split_by_loops,
     "Reshape": reshape_by_loops,

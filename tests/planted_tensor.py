@@ -339,6 +339,16 @@ class TileRepeatsElements(_Planted):
         return [x]
 
 
+class ConstantOfShapeValueIgnored(_Planted):
+    """Zeros of float32 whatever the value attribute says (its default taken for the value)."""
+
+    name = "planted-constant-of-shape-value-ignored"
+    ops = ("ConstantOfShape",)
+
+    def buggy(self, case):
+        return [np.zeros([int(d) for d in case.inputs["input"]], np.float32)]
+
+
 class BlockModeSwapped(_Planted):
     """DepthToSpace/SpaceToDepth computing CRD for DCR and DCR for CRD."""
 

@@ -123,3 +123,10 @@ def test_log_sum_exp_without_max_agrees_wherever_nothing_overflows():
 
     check()
     assert len(statuses) >= 100
+
+
+def test_constant_of_shape_with_its_value_ignored_is_caught():
+    result = certify(get_declaration("ConstantOfShape"), planted.ConstantOfShapeValueIgnored(),
+                     profile_settings("ci", examples=100))
+    assert result.status == "disagree", f"{result.status}: {result.message}"
+    assert "value" in result.counterexample.description  # only a case that gives a value can show it

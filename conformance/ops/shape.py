@@ -1,5 +1,6 @@
 """Shape and data movement: Reshape, Flatten, Squeeze, Unsqueeze, Concat, Split, Transpose, Slice,
-Pad, Tile, Expand, DepthToSpace and SpaceToDepth: the cases to draw and the features that describe them.
+Pad, Tile, Expand, ConstantOfShape, DepthToSpace and SpaceToDepth: the cases to draw and the
+features that describe them.
 
 These operators move, copy or select values; a correct backend returns them bit for bit, so
 every output is judged exactly (``tolerance.Exact``): no rounding-error analysis applies.
@@ -14,7 +15,8 @@ Unsqueeze's negative and unsorted axes; zero-size parts in Concat and Split and 
 (INT_MAX, INT_MIN, below -dim), negative and unsorted axes, int32 and int64 indices; Pad in every
 mode, with the ``axes`` input, negative pads (constant mode) and pads up to the largest each mode
 defines; Tile with 0 repeats; Expand with a shorter shape and 1s against larger dimensions;
-DepthToSpace/SpaceToDepth in both modes with blocks of 1 to 3.
+ConstantOfShape with and without its value (float32 0 by default), of every dtype, empty shapes and
+zero dimensions; DepthToSpace/SpaceToDepth in both modes with blocks of 1 to 3.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
+from onnx import numpy_helper
 
 from conformance.case import Case
 from conformance.ops.declaration import OpDeclaration
@@ -535,6 +538,36 @@ def expand_features(case: Case) -> dict[str, Any]:
     }
 
 
+# -- ConstantOfShape ----------------------------------------------------------------------------
+
+# The fill values drawn, by kind of dtype: negative and fractional where the dtype holds them.
+FILLS = {"f": (0.0, 1.0, -2.5, 0.1, 65504.0), "i": (0, 1, -2, 7, 127), "u": (0, 1, 2, 7, 255), "b": (True, False)}
+
+
+@st.composite
+def constant_of_shape_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    d = Draws(draw, pins)
+    opset = d("opset", st.sampled_from(opset_versions("ConstantOfShape", 9)))
+    rank = d("rank", st.integers(0, 4))
+    shape = d("shape", st.lists(st.sampled_from((0, 1, 2, 3, 4)), min_size=rank, max_size=rank))
+    dtype = np.dtype(d("dtype", dtypes(*OTHER_DTYPES)))
+    attributes = {}
+    # An absent value is float32 0: only a float32 case may leave it out.
+    if dtype != np.float32 or d("value_given", st.sampled_from((True, False))):
+        fill = np.array([d("value", st.sampled_from(FILLS[dtype.kind]))], dtype=dtype)
+        attributes["value"] = numpy_helper.from_array(fill, "value")
+    return Case("ConstantOfShape", {"input": int64(shape)}, attributes, outputs=("output",), opset=opset,
+                draws=d.record)
+
+
+def constant_of_shape_features(case: Case) -> dict[str, Any]:
+    shape = [int(v) for v in case.inputs["input"]]
+    value = case.attributes.get("value")
+    fill = numpy_helper.to_array(value) if value is not None else np.zeros(1, np.float32)
+    return {"opset": case.opset, "dtype": str(fill.dtype), "rank": len(shape), "zero_size": 0 in shape,
+            "value_given": value is not None}
+
+
 # -- DepthToSpace, SpaceToDepth -----------------------------------------------------------------
 
 
@@ -624,6 +657,9 @@ DECLARATIONS = (
                  ("zero_repeats", "repeats_long_axis")),
     _declaration("Expand", "bidirectional broadcast to a shape", expand_cases, expand_features,
                  ("shape_shorter", "shape_longer", "one_against_larger", "broadcasts", "rank=0")),
+    _declaration("ConstantOfShape", "a tensor of a given shape, filled with one value (float32 0 by default)",
+                 constant_of_shape_cases, constant_of_shape_features,
+                 ("value_given=False", "zero_size", "rank=0", "rank=4")),
     _declaration("DepthToSpace", "depth into blocks of space, DCR or CRD", depth_to_space_cases, block_features,
                  ("mode=DCR", "mode=CRD", "mode_given=False", "modes_differ", "blocksize=3", "opset=11")),
     _declaration("SpaceToDepth", "blocks of space into depth (DCR; CRD from opset 28)", space_to_depth_cases,

@@ -9,6 +9,7 @@
 - Slice becomes one ``tf.strided_slice`` over every axis, the axes not sliced masked whole.
 - Pad becomes ``tf.pad`` in CONSTANT or REFLECT mode, after a ``tf.slice`` for negative pads;
   TensorFlow has no edge or wrap mode, which are Unsupported.
+- ConstantOfShape becomes ``tf.fill`` with the value attribute's one element (float32 0 when absent).
 - DepthToSpace and SpaceToDepth become ``tf.nn.depth_to_space`` / ``space_to_depth`` on NHWC
   data. TensorFlow orders a block's depth as (row, column, channel), ONNX's DCR order; CRD
   (channel, row, column) is one ``tf.gather`` of the channels away, before DepthToSpace and after
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from onnx import numpy_helper
 
 from conformance.backends.tensorflow.layout import channels_first, channels_last
 from conformance.errors import Unsupported
@@ -125,6 +127,12 @@ def expand(tf, input, shape):
     return tf.broadcast_to(input, target)
 
 
+def constant_of_shape(tf, input, *, value=None):
+    # "If not specified, it defaults to a tensor of value 0 and datatype float32."
+    fill = numpy_helper.to_array(value) if value is not None else np.zeros(1, np.float32)
+    return tf.fill(_values(input), tf.constant(fill.reshape(())))
+
+
 def _crd_to_dcr(depth: int, blocksize: int) -> list[int]:
     """For each channel of TensorFlow's (row, column, channel) order, the CRD channel it reads."""
     blocks = blocksize * blocksize
@@ -167,6 +175,7 @@ LOWERINGS = {
     "Pad": pad,
     "Tile": tile,
     "Expand": expand,
+    "ConstantOfShape": constant_of_shape,
     "DepthToSpace": depth_to_space,
     "SpaceToDepth": space_to_depth,
 }
