@@ -177,3 +177,18 @@ def test_a_test_data_sets_outputs_are_compared_with_the_reference_and_each_backe
     assert document["data_set"]["planted-careful-runtime"] < 1e-5
     if name == "test_Conv2d_groups":
         assert document["data_set"]["planted-flipped-conv-kernels"] > 0.1
+
+
+def test_onnxruntimes_intermediate_tensors_come_from_a_session_without_graph_optimizations():
+    onnxruntime = load_backend("onnxruntime")
+    calls = []
+    unoptimized = onnxruntime.run_unoptimized
+
+    def spy(model, inputs):
+        calls.append(len(model.graph.output))
+        return unoptimized(model, inputs)
+
+    onnxruntime.run_unoptimized = spy
+    result, = check(chain_model([("BatchNormalization", {}), ("Relu", {})]), onnxruntime).results
+    assert calls == [3]  # the run with every node's output marked: Conv's, BatchNormalization's, Relu's
+    assert result.status == "agree" and all(n.end_to_end_error < 1e-6 for n in result.nodes)

@@ -27,7 +27,9 @@ its answers (``conformance.environment``), and set ``evaluates_node_by_node = Tr
 a graph one node at a time, as written: marking every node's output as a graph output then
 changes nothing it computes, so the model check (``conformance.model``) runs a model on it once
 for both its outputs and its intermediate tensors, instead of twice (a runtime that rewrites its
-graph computes its outputs otherwise when every tensor must exist).
+graph computes its outputs otherwise when every tensor must exist). A runtime that rewrites its
+graph may offer ``run_unoptimized(model, inputs)``, which the model check uses for that second run
+(onnxruntime: every graph optimization off).
 """
 
 from __future__ import annotations

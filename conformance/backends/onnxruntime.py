@@ -41,6 +41,17 @@ class OnnxRuntimeBackend:
         session = self._session(model.SerializeToString())
         return session.run(None, inputs)
 
+    def run_unoptimized(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """``run`` with every graph optimization off, so that the tensors of a model whose every
+        output is marked are the ones its nodes compute, not a fused kernel's (the model check's
+        intermediate tensors); never cached."""
+        import onnxruntime
+
+        options = _options()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=[PROVIDER])
+        return session.run(None, inputs)
+
     def _session(self, serialized: bytes):
         session = self._sessions.pop(serialized, None)
         if session is None:

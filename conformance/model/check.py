@@ -11,7 +11,8 @@ node (in graph order) a backend fails is its **first divergence**: saved as a ca
 
 Each backend also runs the whole model (**end to end**), twice: as it is, for the outputs, and with
 every node's output marked as a graph output, for the intermediate tensors (a runtime that fuses
-nodes may compute them otherwise there); once, with every output marked, where the backend
+nodes may compute them otherwise there; a backend with ``run_unoptimized``, onnxruntime, runs that
+one with its graph optimizations off); once, with every output marked, where the backend
 evaluates graphs node by node (``evaluates_node_by_node``: the reference, TensorFlow). Their
 deviation from the reference, relative to the largest reference value of each tensor, shows how
 error grows along the graph; it is measured, not judged.
@@ -290,9 +291,10 @@ def _end_to_end(model: onnx.ModelProto, backend: Backend, inputs, result: Backen
     """The backend's outputs for the whole model, and its intermediate tensors (every output
     marked), by name; None (and why, in the result) where it cannot run it."""
     once = getattr(backend, "evaluates_node_by_node", False)  # then marking outputs changes nothing it computes
+    run_marked = getattr(backend, "run_unoptimized", backend.run)  # onnxruntime: its graph optimizations off
     try:
         marked = with_every_output(model, keep_outputs=once)
-        every = {o.name: np.asarray(v) for o, v in zip(marked.graph.output, backend.run(marked, dict(inputs)))}
+        every = {o.name: np.asarray(v) for o, v in zip(marked.graph.output, run_marked(marked, dict(inputs)))}
         final = every if once else dict(zip((o.name for o in model.graph.output), backend.run(model, dict(inputs))))
     except Exception as error:  # noqa: BLE001 - an unsupported node, say: isolated verdicts still stand
         result.end_to_end_message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
