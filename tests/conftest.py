@@ -34,16 +34,18 @@ def _draws_independent_of_imports(request):
 
 def pytest_addoption(parser):
     parser.addoption("--slow-checks", action="store_true", default=False,
-                     help="also run the tests marked slow_check, a minute or more each: the wheel installed in a fresh"
-                          " virtual environment (tests/test_installed.py) and the model check on the light models of"
-                          " the onnx wheel (tests/test_model_check.py). .ci/run runs them after the default tests,"
-                          " which stay under five minutes")
+                     help="also run the tests marked slow_check, which spend their time waiting on processes or on"
+                          " whole models: the wheel installed in a fresh virtual environment (tests/test_installed.py),"
+                          " the model check on the light models of the onnx wheel (tests/test_model_check.py), whole"
+                          " parity runs of the CI script, and worker and child processes that hang, crash or are"
+                          " killed. .ci/run runs them after the default tests, which stay under five minutes")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "with_local_constants: run with Hypothesis's local source constants"
                                        " (tests/conftest.py leaves them out everywhere else)")
-    config.addinivalue_line("markers", "slow_check: a minute or more; runs with --slow-checks (.ci/run does)")
+    config.addinivalue_line("markers", "slow_check: waits on processes or whole models; runs with --slow-checks"
+                                       " (.ci/run does)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,6 +20,7 @@ from conformance.backends import backend_status
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow_check  # a whole parity run each: CI's slow step runs it
 @pytest.mark.parametrize("backend, regressed", [
     ("onnxruntime", False),  # the real backend gives the baseline's answers
     ("tests.planted:OnnxRuntimeFlippingConv", True),  # an "upgrade" that flips Conv's kernel
@@ -42,6 +43,7 @@ def test_ci_fails_on_a_planted_regression_against_the_committed_baseline(tmp_pat
         assert "**No regression.**" in log
 
 
+@pytest.mark.slow_check  # a whole parity run each: CI's slow step runs it
 def test_on_another_machine_a_changed_answer_is_reported_with_the_environment(tmp_path):
     """The committed baseline as it is: made on another machine, a changed answer is not a regression."""
     if not backend_status("onnxruntime").available:

@@ -178,6 +178,7 @@ def test_searches_draw_no_constants_from_local_modules():
     assert len(providers._get_local_constants().integers) > 0
 
 
+@pytest.mark.slow_check  # waits on worker processes: CI's slow step runs it
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_hanging_backend_is_a_timeout_for_its_cell_and_the_run_goes_on(tmp_path, jobs):
     specs = ["reference", "tests.misbehaving:HangsOnConvTranspose"]
@@ -197,6 +198,7 @@ def test_a_hanging_backend_is_a_timeout_for_its_cell_and_the_run_goes_on(tmp_pat
     validate_report(report)
 
 
+@pytest.mark.slow_check  # waits on worker processes: CI's slow step runs it
 @pytest.mark.parametrize("backend, evidence", [
     ("CrashesOnConvTranspose", "Segmentation fault"),  # a fatal signal: faulthandler names the crashing worker
     ("ExitsOnConvTranspose", "no Python traceback"),  # no trace at all: the suspects are rerun alone
@@ -324,6 +326,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow_check  # waits on worker processes: CI's slow step runs it
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process trees from /proc (Linux)")
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_stopping_a_report_stops_its_workers(tmp_path, stop):

@@ -72,6 +72,7 @@ def test_unsupported_passes_through_the_child(eigen):
         eigen.run(case.model, case.feeds)
 
 
+@pytest.mark.slow_check  # waits on TensorFlow's child process: CI's slow step runs it
 def test_a_child_that_dies_mid_case_is_that_cases_error_and_is_started_again(eigen):
     case = conv()
     eigen.run(case.model, case.feeds)
@@ -96,6 +97,7 @@ def _capture(raised, function, *args):
         raised.append(error)
 
 
+@pytest.mark.slow_check  # waits on TensorFlow's child process: CI's slow step runs it
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc to see the child end")
 def test_the_child_stops_when_the_process_that_started_it_is_killed():
     script = textwrap.dedent("""
