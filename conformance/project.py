@@ -62,7 +62,7 @@ class ProjectSettings:
         for pattern in self.models:
             try:
                 matched = sorted(p for p in self.root.glob(pattern) if p.is_file())
-            except (NotImplementedError, ValueError):
+            except (NotImplementedError, ValueError):  # Path.glob's refusal of "/abs/*.onnx" and of ""
                 raise ConformanceError(f"{self.source}: [{TABLE}] models: {pattern!r} is not a relative glob"
                                        " pattern") from None
             if not matched:

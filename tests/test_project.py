@@ -177,3 +177,11 @@ def test_a_models_pattern_that_matches_nothing_is_a_usage_error(pytester):
     result = pytester.runpytest("-p", "conformance.pytest_plugin", "-p", "no:cacheprovider", "--backend", "reference")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*models: 'modles/*.onnx' matches no file*"])
+
+
+@pytest.mark.parametrize(("pattern", "message"), [("/abs/*.onnx", "is not a relative glob pattern"),
+                                                  ("models/*.onnx", "matches no file")])
+def test_a_models_pattern_must_be_relative_and_match_a_file(tmp_path, pattern, message):
+    _write(tmp_path, f'[tool.conformance]\nmodels = ["{pattern}"]\n')
+    with pytest.raises(ConformanceError, match=message):
+        settings_in(tmp_path / "pyproject.toml").model_files()

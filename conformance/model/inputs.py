@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Mapping
 
@@ -82,7 +83,8 @@ def npz_inputs(model: onnx.ModelProto, path: Path | str) -> dict[str, np.ndarray
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError) as error:  # zipfile's unknown compression, its encryption
         raise ConformanceError(f"{path}: not a NumPy .npz archive of arrays ({_first_line(error)})") from None
     return checked_inputs(model, arrays, str(path))
 
