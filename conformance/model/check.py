@@ -37,7 +37,7 @@ from onnx import helper, numpy_helper
 
 from conformance.backends import Backend, spec_of
 from conformance.case import Case, attribute_value, save_case
-from conformance.certify import excused_by, run_example
+from conformance.certify import _error_message, _slug, excused_by, run_example
 from conformance.diagnosis import diagnose
 from conformance.divergences import KnownDivergence
 from conformance.environment import execution_facts
@@ -297,7 +297,7 @@ def _end_to_end(model: onnx.ModelProto, backend: Backend, inputs, result: Backen
         every = {o.name: np.asarray(v) for o, v in zip(marked.graph.output, run_marked(marked, dict(inputs)))}
         final = every if once else dict(zip((o.name for o in model.graph.output), backend.run(model, dict(inputs))))
     except Exception as error:  # noqa: BLE001 - an unsupported node, say: isolated verdicts still stand
-        result.end_to_end_message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+        result.end_to_end_message = _error_message(error)
         return None
     return {o.name: np.asarray(final[o.name]) for o in model.graph.output}, every
 
@@ -368,7 +368,3 @@ def _value_types(model: onnx.ModelProto) -> dict[str, np.dtype]:
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and np.isfinite(value) else None
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")

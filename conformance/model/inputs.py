@@ -23,6 +23,7 @@ from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from conformance.errors import ConformanceError
+from conformance.model.load import first_line
 
 DIM = re.compile(r"^([^=]+)=(\d+)$")
 
@@ -85,7 +86,7 @@ def npz_inputs(model: onnx.ModelProto, path: Path | str) -> dict[str, np.ndarray
             arrays = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error,
             NotImplementedError, RuntimeError) as error:  # zipfile's unknown compression, its encryption
-        raise ConformanceError(f"{path}: not a NumPy .npz archive of arrays ({_first_line(error)})") from None
+        raise ConformanceError(f"{path}: not a NumPy .npz archive of arrays ({first_line(error)})") from None
     return checked_inputs(model, arrays, str(path))
 
 
@@ -115,7 +116,7 @@ def _tensor_file(path: Path) -> np.ndarray:
     except OSError as error:
         raise ConformanceError(f"{path}: cannot read it ({error.strerror or error})") from None
     except (DecodeError, ValueError, TypeError, KeyError) as error:
-        raise ConformanceError(f"{path}: not a serialized ONNX TensorProto ({_first_line(error)})") from None
+        raise ConformanceError(f"{path}: not a serialized ONNX TensorProto ({first_line(error)})") from None
 
 
 def checked_inputs(model: onnx.ModelProto, arrays: Mapping[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
@@ -136,7 +137,3 @@ def checked_inputs(model: onnx.ModelProto, arrays: Mapping[str, np.ndarray], whe
             raise ConformanceError(f"{where}: input {name!r} has shape {list(array.shape)}, the model takes"
                                    f" {[d if d is not None else '?' for d in declared]}")
     return dict(arrays)
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip() or type(error).__name__).splitlines()[0][:300]

@@ -41,7 +41,7 @@ def load_model_file(path: Path | str) -> onnx.ModelProto:
     try:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError) as error:
-        raise ConformanceError(f"{where}: not an ONNX model ({_first_line(error)})") from None
+        raise ConformanceError(f"{where}: not an ONNX model ({first_line(error)})") from None
     if not model.HasField("graph"):
         raise ConformanceError(f"{where}: not an ONNX model (no graph)")
     read_external_data(model, path.parent, where)
@@ -53,11 +53,11 @@ def checked(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     try:
         onnx.checker.check_model(model)
     except (onnx.checker.ValidationError, ValueError, RuntimeError) as error:
-        raise ConformanceError(f"{where}: invalid ONNX model ({_first_line(error)})") from None
+        raise ConformanceError(f"{where}: invalid ONNX model ({first_line(error)})") from None
     try:
         return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except (onnx.shape_inference.InferenceError, ValueError, RuntimeError) as error:
-        raise ConformanceError(f"{where}: ONNX shape inference fails ({_first_line(error)})") from None
+        raise ConformanceError(f"{where}: ONNX shape inference fails ({first_line(error)})") from None
 
 
 def read_external_data(model: onnx.ModelProto, folder: Path, where: str) -> None:
@@ -129,6 +129,7 @@ def _tensors(model: onnx.ModelProto):
                 graphs.extend(attribute.graphs)
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """An exception's first line (its type where it says nothing), at most 300 characters."""
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0][:300]

@@ -26,6 +26,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from conformance.backends.graph import node_attributes
 from conformance.errors import ConformanceError
 
 FOLDED = ("Constant", "ConstantOfShape")
@@ -34,8 +35,8 @@ SHAPE_ONLY = ("Unsqueeze", "Squeeze", "Reshape", "Flatten", "Identity", "Transpo
 # Inputs that are a layer's weights, by operator: (input index, fan-in from the weight's shape).
 WEIGHTS = {
     "Conv": (1, lambda shape, node: math.prod(shape[1:])),
-    "ConvTranspose": (1, lambda shape, node: shape[0] * math.prod(shape[2:]) // _attribute(node, "group", 1)),
-    "Gemm": (1, lambda shape, node: shape[1] if _attribute(node, "transB", 0) else shape[0]),
+    "ConvTranspose": (1, lambda shape, node: shape[0] * math.prod(shape[2:]) // node_attributes(node).get("group", 1)),
+    "Gemm": (1, lambda shape, node: shape[1] if node_attributes(node).get("transB", 0) else shape[0]),
     "MatMul": (1, lambda shape, node: shape[-2] if len(shape) > 1 else shape[0]),
 }
 # BatchNormalization's inputs 1 to 4: scale, bias, mean, variance.
@@ -126,7 +127,3 @@ def _drawn(shape: tuple[int, ...], role: tuple, rng: np.random.Generator) -> np.
     if kind == "scale":
         return 1.0 + 0.1 * rng.standard_normal(shape)
     return 0.1 * rng.standard_normal(shape)
-
-
-def _attribute(node: onnx.NodeProto, name: str, default):
-    return next((helper.get_attribute_value(a) for a in node.attribute if a.name == name), default)
