@@ -202,6 +202,9 @@ class _Failure(Exception):
         super().__init__(outcome.message)
         self.case, self.outcome, self.earlier = case, outcome, list(earlier)
 
+    def __reduce__(self):  # sent from a shard's worker process (``conformance.shards``)
+        return _Failure, (self.case, self.outcome, self.earlier)
+
 
 EARLIER_FAILURES = 3  # failing examples kept from before shrinking, to disambiguate the diagnosis
 
@@ -258,6 +261,7 @@ def certify_together(
     replay_hint: str = "conformance replay {dir} --backend {backend}",
     on_example: Callable[[], None] | None = None,
     probe_cache: ProbeCache | None = None,
+    jobs: int = 1,
 ) -> list[CertifyResult]:
     """Certify one operator on several backends, each case drawn once and judged on all of them.
 
@@ -271,28 +275,37 @@ def certify_together(
     no failure, the one found here is the counterexample, unshrunk. The verdicts are ``certify``'s;
     the examples differ only in that a backend's cases are not redrawn where another rejects them.
 
+    With ``jobs`` above 1, the search is split into that many shards (``shard_examples``), each
+    its own search with its own seed (``_shard_seed``), run at once in worker processes
+    (``conformance.shards``) while this process runs the first; their tallies are added up. The
+    cases depend on the seed and ``jobs``, not on the machine: a shard a worker cannot run (a
+    backend it cannot load, other execution facts, a crash) is run here instead, to the same result.
+
     Returns a result per backend, in order; ``on_example`` is called once per drawn case.
     """
+    from conformance.shards import ShardWorkers
+
     started = time.perf_counter()
-    tallies = [_Tally(declaration, backend, divergences) for backend in backends]
-
-    def check(case: Case) -> None:
-        # Open: not failed, and short of the profile's examples (one that has them needs no more runs).
-        open_tallies = [t for t in tallies if t.failure is None and t.result.judged < settings_.max_examples]
-        if not open_tallies:
-            raise _NothingLeft()
-        if on_example is not None:
-            on_example()
-        features = declaration.features(case)
-        expected = declaration.expected(case)
-        for tally in open_tallies:
-            outcome = run_example(declaration, tally.backend, case, expected=expected)
-            tally.failure = tally.take(case, features, outcome)
-        if not all(t.judged_last for t in open_tallies):
-            reject()
-
+    sizes = shard_examples(settings_.max_examples, jobs)
     shared = settings(settings_, phases=[phase for phase in settings_.phases if phase != Phase.shrink])
-    _search(declaration.cases(), check, shared, seed, label=declaration.op_type)
+    # The facts first: a worker then reads those a probe measured here (TensorFlow's are kept on disk).
+    tallies = [_Tally(declaration, backend, divergences) for backend in backends]
+    with ShardWorkers(declaration, backends, shared, sizes, divergences=divergences, seed=seed) as workers:
+        shared_search(declaration, tallies, settings(shared, max_examples=sizes[0]), seed, 0,
+                      workers.progress(on_example))
+        if workers.remote:  # while they search: the probes a backend that has not failed will need
+            for tally in tallies:
+                if tally.failure is None:
+                    tally.probe(settings_, failures_dir=failures_dir, replay_hint=replay_hint,
+                                probe_cache=probe_cache)
+        for shard, tallied in workers.results(on_example):
+            if tallied is None or [t["facts"] for t in tallied] != [t.result.facts for t in tallies]:
+                here = [_Tally(declaration, backend, divergences, facts=t.result.facts)
+                        for backend, t in zip(backends, tallies)]
+                shared_search(declaration, here, settings(shared, max_examples=sizes[shard]), seed, shard, on_example)
+                tallied = [t.snapshot() for t in here]
+            for tally, snapshot in zip(tallies, tallied):
+                tally.absorb(snapshot)
     results = []
     floor = judged_floor(settings_)
     for tally in tallies:
@@ -309,6 +322,43 @@ def certify_together(
                                  replay_hint=replay_hint, probe=True, probe_cache=probe_cache)
         results.append(alone)
     return results
+
+
+def shard_examples(examples: int, jobs: int) -> list[int]:
+    """The examples of each shard of a shared search split ``jobs`` ways (no shard left empty)."""
+    shards = max(1, min(jobs, examples))
+    return [examples // shards + (1 if index < examples % shards else 0) for index in range(shards)]
+
+
+def _shard_seed(seed: int | None, shard: int) -> int | None:
+    """Shard 0 searches as an unsplit search does; the others from seeds of their own."""
+    if seed is None or shard == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}/shard {shard}".encode()).digest()[:4], "big")
+
+
+def shared_search(declaration: OpDeclaration, tallies: Sequence[_Tally], settings_: settings, seed: int | None,
+                  shard: int, on_example: Callable[[], None] | None = None) -> None:
+    """One shard of ``certify_together``'s search: each case drawn once, the reference evaluated
+    once, and the case run on every backend still open, its outcome taken by that backend's tally."""
+
+    def check(case: Case) -> None:
+        # Open: not failed, and short of the shard's examples (one that has them needs no more runs).
+        open_tallies = [t for t in tallies if t.failure is None and t.result.judged < settings_.max_examples]
+        if not open_tallies:
+            raise _NothingLeft()
+        if on_example is not None:
+            on_example()
+        features = declaration.features(case)
+        expected = declaration.expected(case)
+        for tally in open_tallies:
+            outcome = run_example(declaration, tally.backend, case, expected=expected)
+            tally.failure = tally.take(case, features, outcome)
+        if not all(t.judged_last for t in open_tallies):
+            reject()
+
+    label = declaration.op_type if shard == 0 else f"{declaration.op_type}/shard {shard}"
+    _search(declaration.cases(), check, settings_, _shard_seed(seed, shard), label=label)
 
 
 class _NothingLeft(Exception):
@@ -332,6 +382,39 @@ class _Tally:
         self.earlier: list[tuple[Case, Outcome]] = []
         self.judged_last = False  # whether the last case taken was judged
         self.failure: _Failure | None = None  # a shared search's failure for this backend
+        self.probed: dict[str, DivergenceProbe] = {}  # the known divergences' probe verdicts, by id
+
+    # What a shard's search adds up: counts, and the largest errors met.
+    _SUMMED = ("draws", "examples", "judged", "unjudged_elements", "unsupported", "in_known_divergence", "warnings")
+    _LARGEST = ("max_error_ratio", "max_ulp")
+
+    def snapshot(self) -> dict[str, Any]:
+        """What this tally met, to be sent from a worker's shard and added to another (``absorb``)."""
+        result = self.result
+        return {"facts": result.facts, "counts": {name: getattr(result, name) for name in self._SUMMED},
+                "largest": {name: getattr(result, name) for name in self._LARGEST},
+                "first_warning": result.first_warning, "readings": dict(result.readings),
+                "error_ratios": list(result.error_ratios), "reasons": dict(self.reasons),
+                "excused": dict(self.excused), "corners": dict(self.corners), "earlier": list(self.earlier),
+                "failure": self.failure}
+
+    def absorb(self, shard: Mapping[str, Any]) -> None:
+        """Add another shard's tally (``snapshot``) to this one; its failure stands if this has none."""
+        result = self.result
+        for name, count in shard["counts"].items():
+            setattr(result, name, getattr(result, name) + count)
+        for name, value in shard["largest"].items():
+            mine = getattr(result, name)
+            setattr(result, name, value if mine is None else mine if value is None else max(mine, value))
+        result.first_warning = result.first_warning or shard["first_warning"]
+        result.error_ratios += shard["error_ratios"]
+        for name, count in shard["readings"].items():
+            result.readings[name] = result.readings.get(name, 0) + count
+        self.reasons.update(shard["reasons"])
+        self.excused.update(shard["excused"])
+        self.corners.update(shard["corners"])
+        self.earlier = (self.earlier + shard["earlier"])[:EARLIER_FAILURES]
+        self.failure = self.failure or shard["failure"]
 
     def take(self, case: Case, features: Mapping[str, Any], outcome: Outcome) -> _Failure | None:
         """Count one example: unsupported, excused, undetermined or judged; its failure, if it fails."""
@@ -376,6 +459,17 @@ class _Tally:
             return _Failure(case, outcome, self.earlier)
         return None
 
+    def probe(self, settings_: settings, *, failures_dir, replay_hint: str, probe_cache: ProbeCache | None) -> None:
+        """Probe the known divergences not probed yet (``certify``'s step 2), timed in ``probe_seconds``.
+        ``certify_together`` calls it early, while its workers search, and ``finish`` then reuses these."""
+        started = time.perf_counter()
+        for divergence in self.regions:
+            if divergence.id not in self.probed:
+                self.probed[divergence.id] = probe_divergence(
+                    self.declaration, self.backend, divergence, settings_, failures_dir=failures_dir,
+                    replay_hint=replay_hint, cache=probe_cache, facts=self.result.facts)
+        self.result.probe_seconds += time.perf_counter() - started
+
     def finish(self, failure: _Failure | str | None, settings_: settings, started: float, *, seed: int | None,
                failures_dir, replay_hint: str, probe: bool, probe_cache: ProbeCache | None) -> CertifyResult:
         """The verdict (``certify``'s steps 2 and 3): the search's ``failure`` (the shrunk failure, an
@@ -398,13 +492,9 @@ class _Tally:
         elif result.examples == 0 and result.unsupported:
             result.status = "unsupported"
             result.message = f"every drawn case was unsupported: {next(iter(self.reasons))}"
-        probes_started = time.perf_counter()
-        for divergence in regions if probe else ():
-            result.divergences.append(
-                probe_divergence(declaration, backend, divergence, settings_, failures_dir=failures_dir,
-                                 replay_hint=replay_hint, cache=probe_cache, facts=result.facts)
-            )
-        result.probe_seconds = time.perf_counter() - probes_started
+        if probe:
+            self.probe(settings_, failures_dir=failures_dir, replay_hint=replay_hint, probe_cache=probe_cache)
+            result.divergences = [self.probed[d.id] for d in regions]
         if result.status == "agree" and any(d.reproduced for d in result.divergences):
             result.status = "known_divergence"
             result.message = "; ".join(d.describe() for d in regions)

@@ -22,6 +22,7 @@ DEFAULT_BASELINE = Path("reports") / "baseline.json"
 DEFAULT_CELL_TIMEOUT = 600.0
 DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
 DEFAULT_COVERAGE_DRAWS = 200  # conformance.coverage's
+DEFAULT_CERTIFY_JOBS = 2  # shards of a multi-backend certify search; the same cases on every machine
 DEFAULT_BACKENDS_HELP = ("certify this backend, e.g. tensorflow[onednn=off] (repeatable; default: [tool.conformance]"
                          " backends in pyproject.toml, else every available backend, TensorFlow on both CPU paths:"
                          " tensorflow[onednn=on] and tensorflow[onednn=off])")
@@ -146,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
     _backend_option(certify, DEFAULT_BACKENDS_HELP)
     _search_options(certify, default_profile="dev")
+    certify.add_argument("-j", "--jobs", type=_positive, default=DEFAULT_CERTIFY_JOBS, metavar="N",
+                         help="with several backends, split the search into N shards, each its own seeded"
+                              " search, run at once on up to N processes (one per core); the cases depend on"
+                              f" the seed and N, not on the machine (default: {DEFAULT_CERTIFY_JOBS})")
     certify.add_argument("-v", "--verbose", action="store_true",
                          help="also show the warnings each backend raised while running the cases (counted,"
                               " with the first; --json always has them)")
@@ -449,7 +454,7 @@ def cmd_certify(args) -> int:
             if len(backends) == 1:
                 results = [certify(declaration, backends[0], settings_, **options)]
             else:  # each case drawn once and judged on every backend
-                results = certify_together(declaration, backends, settings_, **options)
+                results = certify_together(declaration, backends, settings_, jobs=args.jobs, **options)
     if args.json:
         _print_json({"op": declaration.op_type, "profile": args.profile, "seed": args.seed,
                      "results": [result_json(r) for r in results], "unavailable": unavailable})

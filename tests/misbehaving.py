@@ -60,3 +60,17 @@ class ExitsOnConvTranspose(_CorrectConv):
 
     def misbehave(self) -> None:
         os._exit(3)
+
+
+class CrashesInAWorker(_CorrectConv):
+    """Computes Conv correctly where it was loaded first, and ends any process spawned to help it:
+    a shard's worker (``conformance.shards``) that dies, whose shard the caller must run itself."""
+
+    name = "crashes-in-a-worker"
+
+    def run(self, model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        import multiprocessing
+
+        if multiprocessing.parent_process() is not None:
+            os._exit(3)
+        return super().run(model, inputs)

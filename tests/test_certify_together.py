@@ -3,12 +3,16 @@ the verdicts are those of ``certify`` on each backend alone."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
+from hypothesis import find, settings
 
 from conformance import Unsupported, load_backend
 from conformance.case import Case
-from conformance.certify import certify, certify_together
+from conformance import certify as certify_module
+from conformance.certify import certify, certify_together, shard_examples
 from conformance.divergences import load_manifest
 from conformance.ops import get_declaration
 from conformance.ops.declaration import OpDeclaration
@@ -106,3 +110,83 @@ def test_one_backend_together_is_certify_alone_known_divergences_included():
     alone = certify(CONV, load_backend("onnxruntime"), CI, divergences=load_manifest())
     assert together.status == alone.status == "known_divergence", together.message
     assert (together.judged, together.draws, together.excused) == (alone.judged, alone.draws, alone.excused)
+
+
+# Split searches (``jobs``): shards with seeds of their own, run in worker processes where they can be.
+
+@pytest.mark.parametrize("examples, jobs, sizes", [(25, 2, [13, 12]), (100, 3, [34, 33, 33]), (2, 4, [1, 1]),
+                                                   (25, 1, [25])])
+def test_the_shards_split_the_examples_with_none_left_empty(examples, jobs, sizes):
+    assert shard_examples(examples, jobs) == sizes
+
+
+def test_a_split_search_adds_its_shards_up(monkeypatch):
+    drawn = []
+    first, second = Counting("first"), Counting("second")  # instances, not specs: every shard runs here
+    results = certify_together(CONV, [first, second], CI, on_example=lambda: drawn.append(1), jobs=3)
+    assert [r.status for r in results] == ["agree", "agree"], [r.message for r in results]
+    assert all(r.judged >= CI.max_examples for r in results), [r.judged for r in results]
+    assert first.runs == second.runs == len(drawn) == results[0].draws
+    (unsplit, _) = certify_together(CONV, [Counting(), Counting()], CI)
+    assert sorted(results[0].error_ratios) != sorted(unsplit.error_ratios), \
+        "the shards drew the unsplit search's cases: their seeds are not their own"
+
+
+def test_a_planted_bug_met_in_any_shard_is_caught_and_diagnosed(tmp_path):
+    correct, flipped = certify_together(CONV, [Counting(), planted.FlippedKernel()], CI, failures_dir=tmp_path,
+                                        jobs=4)
+    assert correct.status == "agree" and correct.judged >= CI.max_examples, correct.message
+    assert flipped.status == "disagree" and flipped.diagnosis == ["flipped_kernel"], flipped.message
+
+
+def test_a_shards_failure_survives_being_sent_between_processes():
+    from conformance.certify import Outcome, _Failure
+
+    case = find(CONV.cases(), lambda _: True, settings=settings(CI, max_examples=5))
+    failure = _Failure(case, Outcome("disagree", message="planted"), [(case, Outcome("disagree"))])
+    copy = pickle.loads(pickle.dumps(failure))
+    assert (copy.outcome.message, copy.case.describe(), len(copy.earlier)) == ("planted", case.describe(), 1)
+
+
+@pytest.fixture
+def shards_run_here(monkeypatch) -> list[int]:
+    """The shards this process searched itself (a worker's are not seen here)."""
+    from conformance import shards
+
+    if shards.spare_cores() == 0:
+        pytest.skip("one core: no worker would run")
+    ran, search = [], certify_module.shared_search
+
+    def counted(declaration, tallies, settings_, seed, shard, on_example=None):
+        ran.append(shard)
+        return search(declaration, tallies, settings_, seed, shard, on_example)
+
+    monkeypatch.setattr(certify_module, "shared_search", counted)
+    return ran
+
+
+def test_a_split_search_is_the_same_on_workers_and_here(shards_run_here, monkeypatch):
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    from conformance import shards
+
+    specs = ["reference", "onnxruntime"]  # loaded from specs, so workers can load them too
+    on_workers = certify_together(CONV, [load_backend(s) for s in specs], CI, divergences=load_manifest(), jobs=2)
+    assert shards_run_here == [0], f"shards run here: {shards_run_here}; shard 1 should have run on a worker"
+    monkeypatch.setattr(shards, "spare_cores", lambda: 0)
+    here = certify_together(CONV, [load_backend(s) for s in specs], CI, divergences=load_manifest(), jobs=2)
+    assert shards_run_here == [0, 0, 1]
+    assert [_tallied(r) for r in on_workers] == [_tallied(r) for r in here]
+    assert here[1].status == "known_divergence" and sum(here[1].excused.values()) > 0, here[1].message
+
+
+def test_a_worker_that_dies_leaves_its_shard_to_this_process(shards_run_here):
+    backends = [load_backend("reference"), load_backend("tests.misbehaving:CrashesInAWorker")]
+    results = certify_together(CONV, backends, CI, jobs=2)
+    assert shards_run_here == [0, 1], f"shards run here: {shards_run_here}; the dead worker's, 1, should be too"
+    assert [r.status for r in results] == ["agree", "agree"], [r.message for r in results]
+    assert all(r.judged >= CI.max_examples for r in results), [r.judged for r in results]
+
+
+def _tallied(result):
+    return (result.status, result.draws, result.judged, result.examples, result.unsupported, result.excused,
+            result.max_error_ratio, result.max_ulp, sorted(result.error_ratios), result.corners)

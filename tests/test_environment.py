@@ -7,6 +7,8 @@ TensorFlow's from a probe that reads oneDNN's own log.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -259,3 +261,49 @@ def test_tensorflows_facts_on_either_path_are_measured(tensorflow_paths):
     assert on["onednn"] is True and "float32" in on["onednn_dtypes"] and "float64" not in on["onednn_dtypes"]
     if "avx2" in cpu_facts()["cpu_flags"]:
         assert on["onednn_isa"] == "avx2"
+
+
+@pytest.fixture
+def counted_probes(tmp_path, monkeypatch) -> list[dict]:
+    """TensorFlow's facts probe replaced by one that counts its runs, its kept facts in a fresh directory."""
+    from conformance.backends.tensorflow import facts
+
+    monkeypatch.setenv("CONFORMANCE_PROBE_CACHE", str(tmp_path / "probes"))
+    monkeypatch.setattr(facts, "_PROBED", {})
+    probes = []
+
+    def probe(environment):
+        probes.append(dict(environment))
+        return environment
+
+    answer = {"onednn": True, "onednn_isa": "avx2", "onednn_dtypes": ["float32"], "onednn_version": "3.7.3"}
+    monkeypatch.setattr(facts, "_start_probe", probe)
+    monkeypatch.setattr(facts, "_probe_result", lambda _: dict(answer))
+    return probes
+
+
+def test_tensorflow_facts_are_kept_for_the_next_process_on_the_same_set_up(counted_probes, monkeypatch):
+    from conformance.backends.tensorflow import facts
+
+    first = facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "1"})
+    monkeypatch.setattr(facts, "_PROBED", {})  # as a new process
+    assert facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "1"}) == first
+    assert len(counted_probes) == 1, "the kept facts were not reused"
+
+    facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "0"})  # another set-up of the backend's
+    monkeypatch.setattr(facts, "_PROBED", {})
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # a variable oneDNN reads, set outside the backend
+    facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "1"})
+    assert len(counted_probes) == 3, "facts kept under one set-up were used under another"
+
+
+def test_kept_tensorflow_facts_that_cannot_be_read_are_probed_again(counted_probes, monkeypatch):
+    from conformance.backends.tensorflow import facts
+
+    facts.tensorflow_facts({})
+    (kept,) = (Path(os.environ["CONFORMANCE_PROBE_CACHE"]) / "facts").iterdir()
+    for damaged in ("{", '{"onednn": true}', "[]"):
+        kept.write_text(damaged)
+        monkeypatch.setattr(facts, "_PROBED", {})
+        assert facts.tensorflow_facts({})["onednn_isa"] == "avx2"
+    assert len(counted_probes) == 4

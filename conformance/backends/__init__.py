@@ -110,16 +110,34 @@ def load_backend(spec: str) -> Backend:
         missing = [m for m in built_in.requires if not _importable(m)]
         if missing:
             raise BackendUnavailable(spec, f"Python package {missing[0].split('.')[0]!r} is not installed")
-        return _instantiate(_import_attribute(built_in.target), spec, options)
+        return _loaded_from(_instantiate(_import_attribute(built_in.target), spec, options), spec)
     if ":" in target:
-        return _instantiate(_import_attribute(target), spec, options)
+        return _loaded_from(_instantiate(_import_attribute(target), spec, options), spec)
     entry_points = {e.name: e for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     if target in entry_points:
-        return _instantiate(_import_attribute(entry_points[target].value), spec, options)
+        return _loaded_from(_instantiate(_import_attribute(entry_points[target].value), spec, options), spec)
     known = ", ".join([*BUILT_INS, *entry_points])
     raise ConformanceError(
         f"unknown backend {target!r}: use a built-in or registered name ({known}) or module.path:Attr"
     )
+
+
+LOADED_FROM = "_conformance_spec"
+
+
+def _loaded_from(backend: Backend, spec: str) -> Backend:
+    """``backend``, marked with the spec it was loaded from (``loaded_spec``), where it takes attributes."""
+    try:
+        setattr(backend, LOADED_FROM, spec)
+    except (AttributeError, TypeError):
+        pass
+    return backend
+
+
+def loaded_spec(backend: Backend) -> str | None:
+    """The spec ``load_backend`` loaded this backend from, so that another process can load the same
+    one; None for a backend built otherwise (a test's instance, say), which only this process has."""
+    return getattr(backend, LOADED_FROM, None)
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:

@@ -24,11 +24,13 @@ oneDNN's own log says its version, its instruction set, and which dtypes reached
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Callable, Mapping
 
 from conformance.errors import ConformanceError
@@ -55,23 +57,75 @@ ONEDNN_ISA_NAMES = {
     "Intel 64": "any",
 }
 ONEDNN_DTYPES = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "float64"}
+FACT_NAMES = ("onednn", "onednn_isa", "onednn_dtypes", "onednn_version")
 PROBED_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def tensorflow_facts(environment: Mapping[str, str], while_probing: Callable[[], object] | None = None) -> dict:
     """The facts of a TensorFlow imported with ``environment`` added to this process's, probed once
-    per process. ``while_probing`` runs while the probe's process does: importing TensorFlow here,
-    say, which the probe's own import would otherwise delay by as long again (4 to 5 s each)."""
+    per process, and kept on disk (``_kept_path``) for the next process on the same machine and set-up.
+    ``while_probing`` runs while the probe's process does: importing TensorFlow here, say, which
+    the probe's own import would otherwise delay by as long again (4 to 5 s each)."""
     key = tuple(sorted(environment.items()))
     if key not in _PROBED:
-        probe = _start_probe(environment)
-        if while_probing is not None:
-            while_probing()
-        _PROBED[key] = _probe_result(probe)
+        kept = _kept_path(environment)
+        facts = _read_kept(kept)
+        if facts is None:
+            probe = _start_probe(environment)
+            if while_probing is not None:
+                while_probing()
+            facts = _probe_result(probe)
+            _keep(kept, facts)
+        _PROBED[key] = facts
     return dict(_PROBED[key])
 
 
 _PROBED: dict[tuple[tuple[str, str], ...], dict] = {}  # facts by environment, for this process
+# What else decides TensorFlow's kernels, besides the CPU: its variables and oneDNN's, OpenMP's, the loader's.
+DECIDING_VARIABLES = ("TF_", "ONEDNN_", "DNNL_", "MKL", "OMP_", "KMP_", "LD_PRELOAD", "LD_LIBRARY_PATH")
+
+
+def _kept_path(environment: Mapping[str, str]) -> Path:
+    """Where the facts probed under this set-up are kept: in the probe cache's directory
+    (``conformance.probe_cache``), named by a hash of everything the probe's answer depends on: the
+    CPU (vendor, microarchitecture and every feature flag), the TensorFlow installed and the
+    Python running it, the variables TensorFlow and oneDNN read, the backend's environment, and
+    this probe's source. Anything else changed, another file is read, or the probe runs again."""
+    import archspec.cpu
+
+    from conformance.backends import distribution_version
+    from conformance.probe_cache import default_directory
+
+    detected = archspec.cpu.detect.detected_info()
+    deciding = {k: v for k, v in os.environ.items() if k.startswith(DECIDING_VARIABLES)}
+    material = {
+        "cpu": [detected.vendor, archspec.cpu.host().name, sorted(detected.features)],
+        "tensorflow": distribution_version("tensorflow-cpu", "tensorflow", "tensorflow-intel"),
+        "python": sys.executable,
+        "environment": sorted({**deciding, **environment}.items()),
+        "probe": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+    }
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:24]
+    return default_directory() / "facts" / f"tensorflow-{digest}.json"
+
+
+def _read_kept(path: Path) -> dict | None:
+    try:
+        facts = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return facts if isinstance(facts, dict) and set(facts) == set(FACT_NAMES) else None
+
+
+def _keep(path: Path, facts: dict) -> None:
+    """Write atomically (a report's workers probe at once); a directory that cannot be written keeps nothing."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(facts, sort_keys=True))
+        os.replace(partial, path)
+    except OSError:
+        pass
 
 
 def _start_probe(environment: Mapping[str, str]) -> subprocess.Popen:
