@@ -51,24 +51,33 @@ class ShardWorkers:
         self.futures: dict[int, Future] = {}
         self.pool: ProcessPoolExecutor | None = None
         self.seen = 0
-        if self.remote:
+        if not self.remote:
+            return
+        search = {name: getattr(settings_, name) for name in ("derandomize", "phases", "deadline", "database",
+                                                              "suppress_health_check")}
+        try:
             context = multiprocessing.get_context("spawn")
             self.drawn = context.Value("q", 0)
             self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                             initargs=(self.drawn,))
-            search = {name: getattr(settings_, name) for name in ("max_examples", "derandomize", "phases", "deadline",
-                                                                  "database", "suppress_health_check")}
             for shard in self.shards:
                 self.futures[shard] = self.pool.submit(
                     _run_shard, declaration.op_type, specs, {**search, "max_examples": sizes[shard]},
                     list(divergences), seed, shard)
+        except (OSError, RuntimeError):  # no processes to be had here (limits, no /dev/shm): all shards run here
+            self.__exit__(None, None, None)
+            self.remote, self.futures, self.pool = False, {}, None
 
     def __enter__(self) -> ShardWorkers:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, error_type: Any, *_: Any) -> None:
+        if self.pool is None:
+            return
+        if error_type is not None:  # interrupted, or failed here: the workers' shards are not wanted
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=error_type is None, cancel_futures=True)
 
     def progress(self, on_example: Callable[[], None] | None) -> Callable[[], None] | None:
         """``on_example`` for the caller's own shard, which also shows the cases the workers drew meanwhile."""
