@@ -275,37 +275,48 @@ def certify_together(
     no failure, the one found here is the counterexample, unshrunk. The verdicts are ``certify``'s;
     the examples differ only in that a backend's cases are not redrawn where another rejects them.
 
-    With ``jobs`` above 1, the search is split into that many shards (``shard_examples``), each
-    its own search with its own seed (``_shard_seed``), run at once in worker processes
-    (``conformance.shards``) while this process runs the first; their tallies are added up. The
-    cases depend on the seed and ``jobs``, not on the machine: a shard a worker cannot run (a
-    backend it cannot load, other execution facts, a crash) is run here instead, to the same result.
+    A search of more than ``SHARD_EXAMPLES`` examples is split into shards (``shard_examples``),
+    each its own search with its own seed (``_shard_seed``), whose tallies are added up in order. The
+    shards depend on the seed and the example count only; up to ``jobs`` processes take them at
+    once, this one from the front and spawned workers (``conformance.shards``), once ready, from the
+    back. A shard a worker cannot run (a backend only this process has, a crash, other execution
+    facts) is run here, to the same result.
 
     Returns a result per backend, in order; ``on_example`` is called once per drawn case.
     """
     from conformance.shards import ShardWorkers
 
     started = time.perf_counter()
-    sizes = shard_examples(settings_.max_examples, jobs)
+    sizes = shard_examples(settings_.max_examples)
     shared = settings(settings_, phases=[phase for phase in settings_.phases if phase != Phase.shrink])
-    # The facts first: a worker then reads those a probe measured here (TensorFlow's are kept on disk).
+    # The facts first: workers then read those a probe measured here (TensorFlow's are kept on disk).
     tallies = [_Tally(declaration, backend, divergences) for backend in backends]
-    with ShardWorkers(declaration, backends, shared, sizes, divergences=divergences, seed=seed) as workers:
-        shared_search(declaration, tallies, settings(shared, max_examples=sizes[0]), seed, 0,
-                      workers.progress(on_example))
-        if workers.remote:  # while they search: the probes a backend that has not failed will need
-            for tally in tallies:
-                if tally.failure is None:
+
+    def run_here(shard: int, advance: Callable[[], None] | None) -> list[dict[str, Any]]:
+        here = [_Tally(declaration, t.backend, divergences, facts=t.result.facts) for t in tallies]
+        shared_search(declaration, here, settings(shared, max_examples=sizes[shard]), seed, shard, advance)
+        return [t.snapshot() for t in here]
+
+    tallied: dict[int, list[dict[str, Any]]] = {}
+    with ShardWorkers(declaration, backends, shared, sizes, divergences=divergences, seed=seed,
+                      jobs=jobs) as workers:
+        advance = workers.progress(on_example)
+        while (shard := workers.claim()) is not None:
+            tallied[shard] = run_here(shard, advance)
+        if workers.remote:  # while they finish: the probes a backend that has not failed will need
+            for tally, snapshot in zip(tallies, tallied.get(0, [])):
+                if snapshot["failure"] is None:
                     tally.probe(settings_, failures_dir=failures_dir, replay_hint=replay_hint,
                                 probe_cache=probe_cache)
-        for shard, tallied in workers.results(on_example):
-            if tallied is None or [t["facts"] for t in tallied] != [t.result.facts for t in tallies]:
-                here = [_Tally(declaration, backend, divergences, facts=t.result.facts)
-                        for backend, t in zip(backends, tallies)]
-                shared_search(declaration, here, settings(shared, max_examples=sizes[shard]), seed, shard, on_example)
-                tallied = [t.snapshot() for t in here]
-            for tally, snapshot in zip(tallies, tallied):
-                tally.absorb(snapshot)
+        for shard, snapshots in workers.results(on_example):
+            if [s["facts"] for s in snapshots] == [t.result.facts for t in tallies]:
+                tallied[shard] = snapshots
+    for shard in range(len(sizes)):  # a dead worker's, or one measured under other facts
+        if shard not in tallied:
+            tallied[shard] = run_here(shard, on_example)
+    for shard in sorted(tallied):
+        for tally, snapshot in zip(tallies, tallied[shard]):
+            tally.absorb(snapshot)
     results = []
     floor = judged_floor(settings_)
     for tally in tallies:
@@ -324,9 +335,16 @@ def certify_together(
     return results
 
 
-def shard_examples(examples: int, jobs: int) -> list[int]:
-    """The examples of each shard of a shared search split ``jobs`` ways (no shard left empty)."""
-    shards = max(1, min(jobs, examples))
+# A shared search of more examples than this is split into shards of at most as many (the
+# profiles' ci and dev searches are not split). Smaller shards would share a long run out more
+# finely, but each search starts again from Hypothesis's simplest cases.
+SHARD_EXAMPLES = 100
+
+
+def shard_examples(examples: int) -> list[int]:
+    """The examples of each shard of a shared search of ``examples``: as few shards as
+    ``SHARD_EXAMPLES`` allows, their sizes differing by one at most."""
+    shards = max(1, math.ceil(examples / SHARD_EXAMPLES))
     return [examples // shards + (1 if index < examples % shards else 0) for index in range(shards)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import signal
 import sys
@@ -22,7 +23,6 @@ DEFAULT_BASELINE = Path("reports") / "baseline.json"
 DEFAULT_CELL_TIMEOUT = 600.0
 DEFAULT_RATIO_FACTOR, DEFAULT_RATIO_FLOOR = 10.0, 0.01  # conformance.report.diff's, without importing it
 DEFAULT_COVERAGE_DRAWS = 200  # conformance.coverage's
-DEFAULT_CERTIFY_JOBS = 2  # shards of a multi-backend certify search; the same cases on every machine
 DEFAULT_BACKENDS_HELP = ("certify this backend, e.g. tensorflow[onednn=off] (repeatable; default: [tool.conformance]"
                          " backends in pyproject.toml, else every available backend, TensorFlow on both CPU paths:"
                          " tensorflow[onednn=on] and tensorflow[onednn=off])")
@@ -147,10 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
     _backend_option(certify, DEFAULT_BACKENDS_HELP)
     _search_options(certify, default_profile="dev")
-    certify.add_argument("-j", "--jobs", type=_positive, default=DEFAULT_CERTIFY_JOBS, metavar="N",
-                         help="with several backends, split the search into N shards, each its own seeded"
-                              " search, run at once on up to N processes (one per core); the cases depend on"
-                              f" the seed and N, not on the machine (default: {DEFAULT_CERTIFY_JOBS})")
+    certify.add_argument("-j", "--jobs", type=_positive, default=_cores(), metavar="N",
+                         help="with several backends, processes that search at once (this one and spawned"
+                              " workers) where the search is split into shards of 100 examples, each its own"
+                              " seeded search; the cases depend on the seed and --examples, never on N"
+                              " (default: the cores this process may use)")
     certify.add_argument("-v", "--verbose", action="store_true",
                          help="also show the warnings each backend raised while running the cases (counted,"
                               " with the first; --json always has them)")
@@ -435,14 +436,26 @@ def cmd_ops(args) -> int:
 
 
 def cmd_certify(args) -> int:
-    from conformance.certify import certify, certify_together
+    from conformance.certify import shard_examples
     from conformance.ops import get_declaration
-    from conformance.summary import result_json, result_text
+    from conformance.shards import start_workers, stop_workers
 
-    declaration = get_declaration(args.op)
-    backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
     args.seed = _run_seed(args)
     settings_ = _settings(args)
+    specs = list(dict.fromkeys(args.backend or _default_specs()))
+    if len(specs) > 1:  # the search's workers import and warm up their backends while this process does
+        start_workers(args.op, specs, len(shard_examples(settings_.max_examples)), args.jobs)
+    try:
+        return _certify_and_print(args, get_declaration(args.op), settings_)
+    finally:
+        stop_workers()
+
+
+def _certify_and_print(args, declaration, settings_) -> int:
+    from conformance.certify import certify, certify_together
+    from conformance.summary import result_json, result_text
+
+    backends, unavailable = _load_backends(args.backend, explicit=bool(args.backend))
     divergences = _divergences(args)
     results = []
     with _progress(enabled=not args.json) as progress:
@@ -690,6 +703,14 @@ def _bench_certify(args, op: str) -> int:
 
 
 UNAVAILABLE_TEXT = "inconclusive: a default backend that is unavailable, so nothing was judged on it"
+
+
+def _cores() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _load_backends(specs: Sequence[str], explicit: bool = False):

@@ -131,6 +131,7 @@ def test_unavailable_backends_are_skipped_with_their_reason(monkeypatch):
     assert "unavailable" in format_benchmark(results)
 
 
+@pytest.mark.slow_check  # onnx.reference's pooling takes seconds on the benchmark's input
 @pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
 def test_pooling_reference_speed_is_measured_against_onnx_reference(op):
     """The pooling benchmark's large case runs on both implementations and they agree (speed is not asserted)."""

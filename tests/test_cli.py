@@ -28,6 +28,7 @@ def test_help_explains_the_commands_and_exit_statuses(capsys):
         assert word in out
 
 
+@pytest.mark.slow_check  # every backend's facts, TensorFlow's two paths in processes of their own
 def test_backends_json(capsys):
     status, out, _ = run(capsys, "backends", "--json")
     assert status == EXIT_OK
@@ -202,6 +203,7 @@ def test_a_run_without_a_seed_prints_one_that_repeats_it(capsys, tmp_path):
     assert text.startswith("seed: none needed (the ci profile is derandomized")
 
 
+@pytest.mark.slow_check  # a fresh process importing TensorFlow
 def test_importing_tensorflow_prints_nothing():
     pytest.importorskip("tensorflow", reason="tensorflow is not installed")
     code = ("from conformance.backends.tensorflow import import_tensorflow\n"

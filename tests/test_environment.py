@@ -290,6 +290,11 @@ def test_tensorflow_facts_are_kept_for_the_next_process_on_the_same_set_up(count
     assert facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "1"}) == first
     assert len(counted_probes) == 1, "the kept facts were not reused"
 
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")  # as importing TensorFlow sets it: logging only
+    monkeypatch.setattr(facts, "_PROBED", {})
+    facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "1"})
+    assert len(counted_probes) == 1, "a process that imported TensorFlow (and so set its logging) probed again"
+
     facts.tensorflow_facts({"TF_ENABLE_ONEDNN_OPTS": "0"})  # another set-up of the backend's
     monkeypatch.setattr(facts, "_PROBED", {})
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # a variable oneDNN reads, set outside the backend

@@ -151,6 +151,7 @@ def test_histogram_bins_are_quarter_decades_and_exact_results_are_counted_apart(
     assert h == {"bins_per_decade": 4, "zeros": 2, "bins": [[-6.75, 1], [-0.75, 1], [-0.25, 1], [0.0, 1]]}
 
 
+@pytest.mark.slow_check  # reports in and out of worker processes
 def test_same_seed_same_report_apart_from_timing_whatever_the_number_of_workers(tmp_path):
     """Run once in one worker, once in two: the reports are equal once timing is removed.
 

@@ -81,8 +81,11 @@ def tensorflow_facts(environment: Mapping[str, str], while_probing: Callable[[],
 
 
 _PROBED: dict[tuple[tuple[str, str], ...], dict] = {}  # facts by environment, for this process
-# What else decides TensorFlow's kernels, besides the CPU: its variables and oneDNN's, OpenMP's, the loader's.
+# What else decides TensorFlow's kernels, besides the CPU: its variables and oneDNN's, OpenMP's, the loader's;
+# not its logging's, which ``import_tensorflow`` sets (a process that imported TensorFlow must find the same facts).
 DECIDING_VARIABLES = ("TF_", "ONEDNN_", "DNNL_", "MKL", "OMP_", "KMP_", "LD_PRELOAD", "LD_LIBRARY_PATH")
+LOGGING_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "TF_CPP_MAX_VLOG_LEVEL", "TF_CPP_VMODULE", "ONEDNN_VERBOSE",
+                     "DNNL_VERBOSE")
 
 
 def _kept_path(environment: Mapping[str, str]) -> Path:
@@ -97,7 +100,8 @@ def _kept_path(environment: Mapping[str, str]) -> Path:
     from conformance.probe_cache import default_directory
 
     detected = archspec.cpu.detect.detected_info()
-    deciding = {k: v for k, v in os.environ.items() if k.startswith(DECIDING_VARIABLES)}
+    deciding = {k: v for k, v in os.environ.items()
+                if k.startswith(DECIDING_VARIABLES) and k not in LOGGING_VARIABLES}
     material = {
         "cpu": [detected.vendor, archspec.cpu.host().name, sorted(detected.features)],
         "tensorflow": distribution_version("tensorflow-cpu", "tensorflow", "tensorflow-intel"),
