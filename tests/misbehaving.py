@@ -36,12 +36,19 @@ class _CorrectConv:
 
 
 class HangsOnConvTranspose(_CorrectConv):
-    """Waits forever on a lock nobody releases, as a deadlocked native kernel does (GIL released)."""
+    """Waits forever on a lock nobody releases, as a deadlocked native kernel does (GIL released).
+    Where ``HANG_MARKER`` names a file, it creates it first, so that a test knows it is stuck."""
 
     name = "hangs-on-convtranspose"
 
     def misbehave(self) -> None:
+        marker = os.environ.get(HANG_MARKER)
+        if marker:
+            open(marker, "a").close()
         threading.Event().wait()
+
+
+HANG_MARKER = "CONFORMANCE_TEST_HANG_MARKER"
 
 
 class CrashesOnConvTranspose(_CorrectConv):

@@ -26,7 +26,7 @@ from conformance.report.build import cell_facts, histogram
 from conformance.report.markdown import markdown
 from conformance.report.merge import merge_reports
 from conformance.report.schema import parity_schema, validate_report
-from tests import planted
+from tests import misbehaving, planted
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW_FIELDS = {"op", "backend", "backend_version", "status", "examples", "judged", "unjudged_elements", "unsupported",
@@ -334,13 +334,16 @@ def test_stopping_a_report_stops_its_workers(tmp_path, stop):
     """A report whose backend hangs (no timeout) is stopped: its workers go too, even stuck ones."""
     command = [sys.executable, "-m", "conformance", "report", "--ops", "ConvTranspose", "--backend",
                "tests.misbehaving:HangsOnConvTranspose", "--timeout", "0", "-j", "2", "--out", str(tmp_path)]
-    parent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stuck = tmp_path / "stuck"  # the backend creates it as it starts hanging
+    parent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, misbehaving.HANG_MARKER: str(stuck)})
     try:
-        deadline = time.monotonic() + 60
-        while len(workers := [p for p in _children(parent.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]) < 1:
-            assert time.monotonic() < deadline, "no worker started"
+        deadline = time.monotonic() + 120  # a loaded machine takes a while to start a worker and its backends
+        while not stuck.exists():
+            assert time.monotonic() < deadline, "no worker got stuck in the backend"
             time.sleep(0.2)
-        time.sleep(2)  # the worker is now stuck in the backend
+        workers = [p for p in _children(parent.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert workers, "the stuck worker is not the report's child"
         parent.send_signal(stop)
         parent.wait(30)
         deadline = time.monotonic() + 15
