@@ -109,10 +109,12 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
     decided = np.isfinite(bound)
     with np.errstate(all="ignore"):
         exact = got.astype(np.float64)
-        rounded = want.astype(dtype)
         error = np.abs(exact - want)
-        all_finite = bool(np.isfinite(error).all()) and bool(np.isfinite(rounded).all())
+        # Every value finite, and the expected ones finite in the dtype too: one reduction each.
+        all_finite = bool(np.isfinite(error.max(initial=0.0))) and bool(
+            np.abs(want).max(initial=0.0) <= float(np.finfo(dtype).max) or np.isfinite(want.astype(dtype)).all())
         if not all_finite:  # NaN and infinity where they belong, else the verdict (skipped where all is finite)
+            rounded = want.astype(dtype)
             within = error <= bound
             nan_mismatch = (np.isnan(exact) != np.isnan(want)) & decided
             special = np.isinf(exact) | np.isinf(rounded)
@@ -125,12 +127,21 @@ def _compare_elements(name: str, got: np.ndarray, want: np.ndarray, bound: np.nd
                                    f" first at {name}{list(index)}: got {got[index]!r}, expected {want[index]!r}",
                                    {"output": name, "index": list(index)})
         finite = decided if all_finite else np.isfinite(exact) & np.isfinite(want) & decided
-        ratio = np.where(finite, np.where(error == 0, 0.0, error / np.where(bound > 0, bound, 0.0)), 0.0)
+        if all_finite and bound.min(initial=0.0) >= 0:  # no NaN or negative bound either
+            # error / bound is already 0 where the bound is infinite (undecided) and infinite where
+            # it is 0; only 0 / 0 (an exact answer held to 0) is set, to 0.
+            ratio = np.divide(error, bound, out=np.empty_like(error))  # an array even in 0-d
+            ratio[error == 0] = 0.0
+        else:
+            ratio = np.where(finite, np.where(error == 0, 0.0, error / np.where(bound > 0, bound, 0.0)), 0.0)
         implied = bound / float(np.finfo(dtype).eps) if scale is None else scale  # eps = 2u
-        magnitude = np.maximum(np.abs(want), np.where(np.isfinite(implied), implied, 0.0))
-        ulp = np.where(finite, error / ulp_spacing(magnitude, dtype), 0.0)
+        magnitude = np.abs(want, out=np.empty_like(error))
+        np.maximum(magnitude, implied, out=magnitude, where=np.isfinite(implied))
+        ulp = np.divide(error, ulp_spacing(magnitude, dtype), out=np.empty_like(error))
+        if not (all_finite and decided.all()):
+            ulp[~finite] = 0.0
     counts = {"elements": got.size, "judged_elements": int(decided.sum()),
-              "max_abs_error": float(np.where(finite, error, 0.0).max(initial=0.0))}
+              "max_abs_error": float(np.max(error, where=finite, initial=0.0))}
     if got.size == 0:
         return Verdict(True, **counts)
     flat = int(np.argmax(ratio))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.compare import compare, ulp_spacing
@@ -191,3 +193,47 @@ def test_ulp_spacing_is_the_spacing_of_the_dtypes_numbers(dtype):
     normal = magnitudes[(magnitudes >= info.tiny) & (magnitudes < info.max)].astype(dtype)
     np.testing.assert_array_equal(ulp_spacing(normal.astype(np.float64), dtype),
                                   np.spacing(np.abs(normal)).astype(np.float64))  # NumPy's own spacing
+
+
+def _element_by_element(got, want, bound, dtype, scale=None):
+    """The comparison's definitions, one element at a time (the finite case): each element's error
+    ratio (error / bound, 0 for an exact answer or an infinite bound) and its ULPs (error over the
+    dtype's spacing at the larger of |expected| and the terms' scale, the bound's implied one if none)."""
+    eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
+    ratios, ulps, judged, largest = [], [], 0, 0.0
+    for position in np.ndindex(want.shape) if want.size else ():
+        error, b = abs(float(got[position]) - float(want[position])), float(bound[position])
+        decided = np.isfinite(b)
+        judged += bool(decided)
+        ratios.append(0.0 if not decided or error == 0 else (error / b if b > 0 else np.inf))
+        implied = b / eps if scale is None else float(scale[position])
+        magnitude = max(abs(float(want[position])), implied if np.isfinite(implied) else 0.0, tiny)
+        spacing = 2.0 ** (np.frexp(magnitude)[1] - 1) * eps
+        with np.errstate(over="ignore"):
+            ulps.append(error / spacing if decided else 0.0)
+        largest = max(largest, error if decided else 0.0)
+    return ratios, ulps, judged, largest
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=st.data())
+def test_the_vectorized_comparison_matches_the_element_by_element_definition(data):
+    dtype = data.draw(st.sampled_from([np.float16, np.float32, np.float64]), label="dtype")
+    shape = data.draw(st.lists(st.integers(0, 4), max_size=3).map(tuple), label="shape")
+    finite = st.floats(-1e4, 1e4, allow_nan=False, width=16)
+    want = np.array(data.draw(st.lists(finite, min_size=int(np.prod(shape)), max_size=int(np.prod(shape))),
+                              label="expected"), np.float64).reshape(shape)
+    noise = data.draw(st.sampled_from([0.0, 1e-6, 1e-3, 1.0]), label="noise")
+    got = (want * (1 + noise) + noise).astype(dtype)
+    bounds = st.one_of(st.floats(0, 1e-2), st.just(0.0), st.just(np.inf), st.just(np.nan))
+    bound = np.array(data.draw(st.lists(bounds, min_size=want.size, max_size=want.size), label="bound"),
+                     np.float64).reshape(shape)
+    scale = data.draw(st.none() | st.just(np.abs(want) + 1.0), label="scale")
+    verdict = compare([got], [want], [bound], [np.dtype(dtype)], ["Y"], scales=None if scale is None else [scale])
+    ratios, ulps, judged, largest = _element_by_element(got, want, bound, dtype, scale)
+    assert verdict.judged_elements == judged and verdict.elements == want.size
+    assert verdict.max_error_ratio == pytest.approx(max(ratios, default=0.0)), (ratios, verdict)
+    assert verdict.ok == (max(ratios, default=0.0) <= 1)
+    if verdict.ok:
+        assert verdict.max_ulp == pytest.approx(max(ulps, default=0.0)), (ulps, verdict)
+        assert verdict.max_abs_error == pytest.approx(largest)
