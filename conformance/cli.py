@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         " `conformance bench draws` measures what drawing one case costs, per operator family (--examples"
         " cases of each operator, default 100). `conformance bench model [NAME]` times `conformance model check`"
         " on a light model of the onnx wheel (random weights; --backend, default reference, onnxruntime and"
-        " tensorflow) against onnx.reference running it once, and its peak memory.",
+        " tensorflow) against onnx.reference running it once, each the fastest of three fresh processes (one with --quick), and its peak memory.",
     )
     bench.add_argument("target", metavar="[certify] OP | draws | model [NAME]", nargs="*",
                        help="operator to benchmark (default: Conv), after `certify` to time the certify command; or"
@@ -669,12 +669,13 @@ def cmd_bench(args) -> int:
 
 
 def _bench_model(args) -> int:
-    from conformance.bench_model import BACKENDS, DEFAULT_MODEL, format_model_benchmark, run_model_benchmark
+    from conformance.bench_model import (BACKENDS, DEFAULT_MODEL, REPEATS, format_model_benchmark,
+                                         run_model_benchmark)
 
     names = args.target[1:] or [DEFAULT_MODEL]
     if len(names) > 1:
         raise ConformanceError(f"bench model takes one model, got {' '.join(names)}")
-    results = run_model_benchmark(names[0], args.backend or BACKENDS)
+    results = run_model_benchmark(names[0], args.backend or BACKENDS, 1 if args.quick else REPEATS)
     if args.json:
         _print_json(results)
     else:

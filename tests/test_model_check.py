@@ -192,3 +192,14 @@ def test_onnxruntimes_intermediate_tensors_come_from_a_session_without_graph_opt
     result, = check(chain_model([("BatchNormalization", {}), ("Relu", {})]), onnxruntime).results
     assert calls == [3]  # the run with every node's output marked: Conv's, BatchNormalization's, Relu's
     assert result.status == "agree" and all(n.end_to_end_error < 1e-6 for n in result.nodes)
+
+
+@pytest.mark.slow_check  # fresh processes loading a light model
+def test_bench_model_times_the_check_against_one_onnx_reference_run():
+    from conformance.bench_model import format_model_benchmark, run_model_benchmark
+
+    results = run_model_benchmark("squeezenet", ["reference"], repeats=2)
+    assert results["repeats"] == 2 and results["statuses"] == {"reference": "agree"}, results
+    assert results["ratio"] == pytest.approx(results["check_seconds"] / results["onnx_reference_seconds"])
+    assert 0 < results["check_peak_rss_bytes"] < 2**31
+    assert "the fastest of 2 fresh processes" in format_model_benchmark(results)

@@ -48,9 +48,11 @@ class ReferenceBackend:
 
 
 def _inferred_dtypes(model: onnx.ModelProto) -> dict[str, np.dtype]:
-    """The element type of every typed value of the graph, from ONNX's own type inference."""
+    """The element type of every typed value of the graph, from ONNX's own type inference, run
+    on the graph without its weights' data (inference serializes the model it is given; a
+    ResNet-50 node's weights cost more than the node): types do not depend on the values."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(model)
+        inferred = onnx.shape_inference.infer_shapes(_weightless(model))
     except Exception:  # a model inference rejects still runs; outputs then take their first input's dtype
         inferred = model
     graph = inferred.graph
@@ -60,3 +62,17 @@ def _inferred_dtypes(model: onnx.ModelProto) -> dict[str, np.dtype]:
         if elem_type:
             dtypes[value.name] = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
     return dtypes
+
+
+def _weightless(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with its initializers declared as graph inputs of the same type and shape, no data."""
+    graph = model.graph
+    if not any(t.raw_data or t.float_data or t.double_data or t.int32_data or t.int64_data
+               for t in graph.initializer):
+        return model
+    named = {value.name for value in graph.input}
+    weights = [onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+               for t in graph.initializer if t.name not in named]
+    light = onnx.helper.make_graph(graph.node, graph.name, [*graph.input, *weights], graph.output,
+                                   value_info=graph.value_info)
+    return onnx.helper.make_model(light, opset_imports=model.opset_import, ir_version=model.ir_version)
