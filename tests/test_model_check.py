@@ -18,7 +18,7 @@ from conformance.model import check_model
 from conformance.model.inputs import drawn_inputs
 from conformance.model.load import checked, load_model_file
 from conformance.model.weights import fold_constants, randomize_weights
-from tests.models import chain_model
+from tests.models import chain_model, strided_stem_model
 from tests.planted_models import Careful, FlippedConvKernels, LrnAlphaNotDivided
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
@@ -80,6 +80,25 @@ def test_known_divergences_apply_to_isolated_nodes():
     assert result.nodes[0].message == "onnxruntime-conv-float64" and result.status == "known_divergence"
     plain, = check(model, onnxruntime).results  # without the manifest it is an error
     assert plain.status == "error" and plain.first_divergence.op == "Conv"
+
+
+def test_a_real_runtimes_wrong_node_is_localized_and_named_by_its_known_divergence(tmp_path, capsys):
+    # onnxruntime's strided SAME_UPPER Conv with a total padding of -3 (a real, silent bug): its
+    # whole model is wrong end to end, and the check names the node, with the manifest or without.
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    path = tmp_path / "strided_stem.onnx"
+    path.write_bytes(strided_stem_model().SerializeToString())
+    assert main(["model", "check", str(path), "--backend", "onnxruntime", "--json"]) == 0
+    result, = json.loads(capsys.readouterr().out)["results"]
+    assert result["status"] == "known_divergence" and result["first_divergence"] is None
+    assert [(n["node"], n["status"]) for n in result["nodes"]] == [
+        ("downsample", "known_divergence"), ("relu", "agree"), ("head", "agree")]
+    assert result["nodes"][0]["message"] == "onnxruntime-conv-same-negative-padding-upper"
+    assert result["end_to_end"]["logits"] > 0.1, "onnxruntime's outputs are no longer wrong: is the bug fixed?"
+    assert main(["model", "check", str(path), "--backend", "onnxruntime", "--no-known-divergences",
+                 "--failures-dir", str(tmp_path / "failures")]) == 1
+    text = capsys.readouterr().out
+    assert "first divergence: node 0 'downsample' (Conv): disagree" in text, text
 
 
 def test_the_command_writes_json_and_exits_by_the_verdicts(tmp_path, capsys):
