@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import signal
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from conformance import __version__
+from conformance.environment import available_cores
 from conformance.errors import BackendUnavailable, ConformanceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument("op", metavar="OP", help="operator type, e.g. Conv (see `conformance ops`)")
     _backend_option(certify, DEFAULT_BACKENDS_HELP)
     _search_options(certify, default_profile="dev")
-    certify.add_argument("-j", "--jobs", type=_positive, default=_cores(), metavar="N",
+    certify.add_argument("-j", "--jobs", type=_positive, default=available_cores(), metavar="N",
                          help="with several backends, processes that search at once (this one and spawned"
                               " workers) where the search is split into shards of 100 examples, each its own"
                               " seeded search; the cases depend on the seed and --examples, never on N"
@@ -704,14 +704,6 @@ def _bench_certify(args, op: str) -> int:
 
 
 UNAVAILABLE_TEXT = "inconclusive: a default backend that is unavailable, so nothing was judged on it"
-
-
-def _cores() -> int:
-    """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _load_backends(specs: Sequence[str], explicit: bool = False):

@@ -45,6 +45,16 @@ DESCRIPTIVE_FACTS = ("cpu_model",)
 Fact = bool | int | float | str | None | list[str]
 
 
+def available_cores() -> int:
+    """The cores this process may use (its CPU affinity, where the platform has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @cache
 def cpu_facts() -> dict[str, Fact]:
     """The CPU's facts (see the module docstring); read once per process."""

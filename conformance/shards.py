@@ -19,7 +19,6 @@ they import and warm up their backends while the caller does the same.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -27,6 +26,7 @@ from hypothesis import settings
 
 from conformance.backends import Backend, load_backend, loaded_spec
 from conformance.divergences import KnownDivergence
+from conformance.environment import available_cores
 from conformance.ops import get_declaration
 from conformance.ops.declaration import OpDeclaration
 
@@ -38,11 +38,7 @@ _started: dict[str, Any] | None = None  # workers started ahead of the search (`
 
 def spare_cores() -> int:
     """Cores this process may use beyond its own."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(0, cores - 1)
+    return max(0, available_cores() - 1)
 
 
 def start_workers(op_type: str, specs: Sequence[str], shards: int, jobs: int) -> None:
