@@ -8,12 +8,18 @@
 Since opset 7 every operand broadcasts multidirectionally, as in NumPy
 (https://github.com/onnx/onnx/blob/main/docs/Broadcasting.md). Before opset 7 the binary
 operators broadcast B onto A only when ``broadcast=1``, B's axes aligned with A's from ``axis``
-(or with A's trailing axes), which ONNX's ``pytorch-operator`` data sets still use.
+(or with A's trailing axes), which ONNX's ``pytorch-operator`` data sets still use. The Add-6
+text allows a B "of element size 1", or "having its shape as a contiguous subset of the first
+tensor's shape", and says "1-dim expansion doesn't work yet"; the shipped pytorch-operator
+models nevertheless use it (``test_operator_add_size1_broadcast``: A (2, 3), B (2, 1), axis 0),
+and the reference accepts it as NumPy does once B's axes are aligned.
 
 Floating-point inputs are computed in float64 and returned as float64; integer inputs in exact
 64-bit integer arithmetic (the drawn cases never overflow), returned as int64 (uint64 for
-unsigned inputs). Integer Div truncates toward zero, as the Div specification says since
-opset 14 ("For integer inputs, the result is computed using truncating division").
+unsigned inputs). Integer Div truncates toward zero: "For integer inputs, the result is computed
+using truncating division (rounding toward zero)" is in the text of every Div that takes
+integers (6, 7, 13, 14; Div-1 takes float types only), as ``onnx.defs.get_schema("Div", v).doc``
+gives it.
 
 Max and Min propagate NaN (a NaN operand gives NaN), as NumPy's ``maximum`` and ONNX's own
 reference implementation do; the specification itself is silent on NaN.
@@ -40,6 +46,13 @@ EXP_LOG_POW = Variant(
     "Pow computed as exp(exponent * log(base)): NaN for every negative base, even with an integer"
     " exponent, and for 0 ** 0 (GLSL's pow is undefined there, and implemented so)",
     "https://registry.khronos.org/OpenGL-Refpages/gl4/html/pow.xhtml",
+)
+LEGACY_AXIS_IGNORED = Variant(
+    "legacy_axis_ignored",
+    "opset < 7 Add/Sub/Mul/Div broadcast B as NumPy does, aligned with A's trailing axes, whatever"
+    " ``axis`` says (B of shape (3,) with axis=1 onto A of shape (2, 3, 4) fails or adds along the"
+    " wrong axis)",
+    "https://github.com/onnx/onnx/blob/main/onnx/reference/ops/_op.py",
 )
 NAN_IGNORED = Variant(
     "nan_ignored",
@@ -69,14 +82,16 @@ def exact(x: np.ndarray) -> np.ndarray:
     raise ValueError(f"dtype {x.dtype} is not numeric")
 
 
-def legacy_broadcast(A: np.ndarray, B: np.ndarray, broadcast: int, axis: int | None) -> np.ndarray:
+def legacy_broadcast(A: np.ndarray, B: np.ndarray, broadcast: int, axis: int | None,
+                     axis_ignored: bool = False) -> np.ndarray:
     """B as the binary operators of opsets 1 to 6 see it: broadcast onto A only when ``broadcast``
-    is set, its axes aligned with A's from ``axis`` (default: A's trailing axes)."""
+    is set, its axes aligned with A's from ``axis`` (default: A's trailing axes). ``axis_ignored``:
+    the ``legacy_axis_ignored`` variant, B aligned with A's trailing axes whatever ``axis`` says."""
     if not broadcast:
         if A.shape != B.shape:
             raise ValueError(f"shapes {A.shape} and {B.shape} differ and broadcast is not set (opset < 7)")
         return B
-    if axis is None or B.ndim == 0:
+    if axis is None or B.ndim == 0 or axis_ignored:
         return B
     axis = axis + A.ndim if axis < 0 else axis
     if axis + B.ndim > A.ndim:
@@ -84,37 +99,45 @@ def legacy_broadcast(A: np.ndarray, B: np.ndarray, broadcast: int, axis: int | N
     return B.reshape(B.shape + (1,) * (A.ndim - axis - B.ndim))
 
 
-def _binary(A, B, broadcast: int, axis: int | None, opset: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _binary(A, B, broadcast: int, axis: int | None, opset: int | None,
+            variants: frozenset[str] = frozenset()) -> tuple[np.ndarray, np.ndarray]:
     A, B = exact(_array("A", A)), exact(_array("B", B))
     if opset is not None and opset < 7:
-        B = legacy_broadcast(A, B, broadcast, axis)
+        B = legacy_broadcast(A, B, broadcast, axis, "legacy_axis_ignored" in variants)
     np.broadcast_shapes(A.shape, B.shape)  # a ValueError names both shapes when they do not broadcast
     return A, B
 
 
-def add(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None):
-    """C = A + B, broadcast multidirectionally."""
-    A, B = _binary(A, B, broadcast, axis, opset)
+@with_variants(LEGACY_AXIS_IGNORED)
+def add(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None,
+        variants: frozenset[str] = frozenset()):
+    """C = A + B, broadcast multidirectionally (before opset 7: B onto A, see ``legacy_broadcast``)."""
+    A, B = _binary(A, B, broadcast, axis, opset, variants)
     return A + B
 
 
-def sub(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None):
-    """C = A - B, broadcast multidirectionally."""
-    A, B = _binary(A, B, broadcast, axis, opset)
+@with_variants(LEGACY_AXIS_IGNORED)
+def sub(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None,
+        variants: frozenset[str] = frozenset()):
+    """C = A - B, broadcast multidirectionally (before opset 7: B onto A, see ``legacy_broadcast``)."""
+    A, B = _binary(A, B, broadcast, axis, opset, variants)
     return A - B
 
 
-def mul(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None):
-    """C = A * B, broadcast multidirectionally."""
-    A, B = _binary(A, B, broadcast, axis, opset)
+@with_variants(LEGACY_AXIS_IGNORED)
+def mul(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None,
+        variants: frozenset[str] = frozenset()):
+    """C = A * B, broadcast multidirectionally (before opset 7: B onto A, see ``legacy_broadcast``)."""
+    A, B = _binary(A, B, broadcast, axis, opset, variants)
     return A * B
 
 
-@with_variants(INTEGER_DIVISION_FLOORS)
+@with_variants(INTEGER_DIVISION_FLOORS, LEGACY_AXIS_IGNORED)
 def div(A, B, *, broadcast: int = 0, axis: int | None = None, consumed_inputs=None, opset: int | None = None,
         variants: frozenset[str] = frozenset()):
-    """C = A / B: IEEE division for floats; for integers the quotient truncated toward zero."""
-    A, B = _binary(A, B, broadcast, axis, opset)
+    """C = A / B: IEEE division for floats; for integers the quotient truncated toward zero (at
+    every opset: Div-6, 7, 13 and 14 all say so)."""
+    A, B = _binary(A, B, broadcast, axis, opset, variants)
     if A.dtype.kind == "f":
         with np.errstate(divide="ignore", invalid="ignore"):
             return A / B

@@ -5,10 +5,11 @@ planted bugs that must be caught and named.
 computed in the input dtype (float32 arithmetic for float32 cases, NumPy's SIMD exp and log, BLAS
 for the matrix products) and written from the operator descriptions, not from ``reference``.
 Each planted bug is a subclass that commits one mistake the way a backend would: flooring integer
-division, pow through exp(y * log(x)), fmax instead of max, Gemm ignoring beta or swapping its
-transposes, Gather not wrapping negative indices, MatMul keeping the promoted axis, a Dropout that
-reads ratio as the keep probability, forgets to rescale, trains by default, keeps the wrong
-fraction, or drops a fixed prefix. They work from the command line too, from the repository root:
+division, opset-6 broadcasting that ignores ``axis``, pow through exp(y * log(x)), fmax instead of
+max, Gemm ignoring beta or swapping its transposes, Gather not wrapping negative indices, MatMul
+keeping the promoted axis, a Dropout that reads ratio as the keep probability, forgets to rescale,
+trains by default, keeps the wrong fraction, or drops a fixed prefix. They work from the command
+line too, from the repository root:
 
     conformance certify Div --backend tests.planted_elementwise:FlooringIntegerDivision
 """
@@ -42,19 +43,27 @@ class NumpyInPrecision:
         return [np.asarray(o).astype(dtype) for o, dtype in zip(outputs, case.output_dtypes)]
 
     # -- elementwise --
-    def add(self, A, B):
-        return A + B
+    def add(self, A, B, broadcast=0, axis=None):
+        return A + self.legacy_b(A, B, broadcast, axis)
 
-    def sub(self, A, B):
-        return A - B
+    def sub(self, A, B, broadcast=0, axis=None):
+        return A - self.legacy_b(A, B, broadcast, axis)
 
-    def mul(self, A, B):
-        return A * B
+    def mul(self, A, B, broadcast=0, axis=None):
+        return A * self.legacy_b(A, B, broadcast, axis)
 
-    def div(self, A, B):
+    def div(self, A, B, broadcast=0, axis=None):
+        B = self.legacy_b(A, B, broadcast, axis)
         if A.dtype.kind in "iu":
             return self.integer_div(A, B)
         return A / B
+
+    def legacy_b(self, A, B, broadcast, axis):
+        """B before opset 7 (only such calls carry these attributes): with broadcast=1 and an
+        axis, B's axes start at A's axis ``axis``, so size-1 axes are appended for NumPy."""
+        if broadcast and axis is not None and B.ndim:
+            return B.reshape(B.shape + (1,) * (A.ndim - axis - B.ndim))
+        return B
 
     def integer_div(self, A, B):
         quotient = np.abs(A) // np.abs(B)  # C's truncating division
@@ -112,7 +121,8 @@ class NumpyInPrecision:
         return np.where(condition, X, Y)
 
     # -- dense --
-    def gemm(self, A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
+    def gemm(self, A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0, broadcast=0):
+        # Gemm-6's broadcast: C has Y's shape unless it is set, and NumPy's broadcasting covers both.
         A_, B_ = self.transposed(A, B, transA, transB)
         Y = A.dtype.type(alpha) * self.product(A_, B_)
         return Y if C is None else Y + A.dtype.type(beta) * C
@@ -182,6 +192,15 @@ class FlooringIntegerDivision(NumpyInPrecision):
         return A // B
 
 
+class LegacyAxisIgnored(NumpyInPrecision):
+    """Add/Sub/Mul/Div before opset 7 broadcasting B as NumPy does, ignoring ``axis`` (onnx.reference's way)."""
+
+    name = "planted-legacy-axis-ignored"
+
+    def legacy_b(self, A, B, broadcast, axis):
+        return B
+
+
 class PowThroughExpLog(NumpyInPrecision):
     """Pow as exp(y * log(x)) (in float64, rounded once): NaN for every negative base."""
 
@@ -208,15 +227,15 @@ class MaxMinIgnoringNaN(NumpyInPrecision):
 class GemmIgnoringBeta(NumpyInPrecision):
     name = "planted-gemm-ignoring-beta"
 
-    def gemm(self, A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
-        return super().gemm(A, B, C, alpha=alpha, beta=1.0, transA=transA, transB=transB)
+    def gemm(self, A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0, broadcast=0):
+        return super().gemm(A, B, C, alpha=alpha, beta=1.0, transA=transA, transB=transB, broadcast=broadcast)
 
 
 class GemmSwappedTransposes(NumpyInPrecision):
     name = "planted-gemm-swapped-transposes"
 
-    def gemm(self, A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
-        return super().gemm(A, B, C, alpha=alpha, beta=beta, transA=transB, transB=transA)
+    def gemm(self, A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0, broadcast=0):
+        return super().gemm(A, B, C, alpha=alpha, beta=beta, transA=transB, transB=transA, broadcast=broadcast)
 
 
 class GatherZeroFillingNegativeIndices(NumpyInPrecision):

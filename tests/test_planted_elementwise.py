@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 
@@ -62,6 +64,28 @@ def test_benign_backend_passes(op, benign_backend):
     assert result.status == "agree", f"{backend.name} on {op}: {result.message}"
     assert result.examples >= 90
     assert result.max_error_ratio is not None and result.max_error_ratio <= 1
+
+
+@pytest.mark.parametrize("op", ["Add", "Div"])
+def test_ignoring_the_opset_6_axis_is_caught_and_named_where_the_shapes_still_broadcast(op):
+    """A backend that broadcasts opset-6 B as NumPy does, whatever ``axis`` says: on the calls where
+    B's axes end before A's last, it fails where the shapes no longer broadcast and is named
+    ``legacy_axis_ignored`` where they do."""
+    declaration, backend, statuses = get_declaration(op), planted.LegacyAxisIgnored(), Counter()
+
+    @settings(profile_settings("ci", examples=40))
+    @given(declaration.cases(pins={"opset": 6, "legacy_form": "inner", "dtype": "float32"}))
+    def check(case):
+        assert declaration.features(case)["legacy_form"] == "inner"
+        outcome = run_example(declaration, backend, case)
+        statuses[outcome.status] += 1
+        if outcome.status == "disagree":
+            assert diagnose(declaration, case, outcome.outputs) == ["legacy_axis_ignored"], case.describe()
+        elif outcome.status == "error":
+            assert "broadcast" in outcome.message, outcome.message
+
+    check()
+    assert statuses["disagree"] and statuses["error"], statuses
 
 
 def test_swapped_gemm_transposes_are_named_where_they_give_another_product():

@@ -4,8 +4,16 @@ Cases
 -----
 Every operand gets a shape that broadcasts to a drawn output shape of rank 0 to 4 (at most
 6**4 elements): the full shape, some axes set to 1, leading axes dropped, or a 0-d scalar; now
-and then an axis of size 0. Values are float32 mostly, float16 and float64 too, int32 and int64
-where the operator takes integers, over six decades of scale. The corners where conventions
+and then an axis of size 0. Add, Sub, Mul and Div are drawn at opset 14 (six draws in ten) and at
+6, 7 and 13: opset 7 first broadcast multidirectionally, 13 changed only types this suite does not
+draw (bfloat16), 14 added 8- and 16-bit integers (not drawn either). At opset 6, B broadcasts onto
+A only with ``broadcast=1``, in one of the forms the Add-6 text lists: A's own shape, a 0-d
+scalar, a 1-element tensor, A's trailing axes (``axis`` omitted or given), or a contiguous run of
+A's axes that ends before its last, ``axis`` naming where it starts (the form where aligning B
+from ``axis`` and aligning it with A's trailing axes part); without ``broadcast``, B has A's shape.
+Opset 6 takes int32 and int64 too (Div truncating), so the dtypes are the same at every opset.
+Values are float32 mostly, float16 and float64 too, int32 and int64 where the operator takes
+integers, over six decades of scale. The corners where conventions
 differ are favoured: negative integer quotients that are not exact (truncating versus flooring
 Div), negative bases with integer exponents and 0 ** 0 (Pow through exp(y*log(x)) gives NaN there), NaN
 operands of Max and Min (propagated or ignored), division by zero, zero and negative inputs of
@@ -121,19 +129,68 @@ def input_names(count: int, names: Sequence[str] | None = None) -> list[str]:
     return list(names) if names else [f"data_{i}" for i in range(count)]
 
 
+# Add, Sub, Mul, Div: 14 (the current definition) first, so that a shrunk counterexample that fails
+# at every opset is shown at the current one, then 6, 7 and 13 (four draws in ten between them).
+BINARY_OPSETS = (14, 14, 14, 14, 14, 14, 6, 6, 7, 13)
+# The forms B takes at opset 6: "none", without broadcast (B has A's shape); with broadcast=1 (the
+# Add-6 text and its examples), A's own shape, a 0-d scalar, a 1-element tensor of rank 1 to A's,
+# A's trailing axes (axis omitted or given), or a contiguous run of A's axes that ends before A's
+# last ("inner", axis given). The least rank of A each needs:
+LEGACY_FORMS = {"none": 0, "equal": 0, "scalar": 0, "one_element": 1, "trailing": 2, "inner": 2}
+LEGACY_FORM_DRAWS = ("none", "equal", "scalar", "scalar", "one_element", "trailing", "trailing", "inner", "inner")
+
+
+def legacy_operand(d: Draws, dims: Sequence[int]) -> tuple[list[int], dict[str, int]]:
+    """B's shape and the ``broadcast``/``axis`` attributes of an opset-6 call with A of shape ``dims``.
+
+    Without ``broadcast`` (omitted, or 0: form "none") B has A's shape. With ``broadcast=1``, B takes
+    one of the other ``LEGACY_FORMS``: "the second tensor can either be of element size 1 (including
+    a scalar tensor and any tensor with rank equal to or smaller than the first tensor), or having
+    its shape as a contiguous subset of the first tensor's shape. The starting of the mutually equal
+    shape is specified by the argument axis, and if it is not set, suffix matching is assumed. 1-dim
+    expansion doesn't work yet" (https://onnx.ai/onnx/operators/onnx__Add.html#add-6). ``axis`` is never negative (the
+    text does not say what a negative one means) and never given for a scalar or 1-element B (the
+    text does not say where those start either)."""
+    rank = len(dims)
+    form = d("legacy_form", st.sampled_from(tuple(f for f in LEGACY_FORM_DRAWS if rank >= LEGACY_FORMS[f])))
+    if form == "none":
+        return list(dims), ({"broadcast": 0} if d("broadcast_given", st.booleans()) else {})
+    attributes = {"broadcast": 1}
+    if form == "scalar":
+        return [], attributes
+    if form == "one_element":
+        return [1] * d("B.rank", st.integers(1, rank)), attributes
+    if form == "inner":
+        axis = d("axis", st.integers(0, rank - 2))
+        length = d("B.rank", st.integers(1, rank - 1 - axis))
+        return list(dims[axis:axis + length]), {**attributes, "axis": axis}
+    start = 0 if form == "equal" else d("B.dropped_axes", st.integers(1, rank - 1))
+    if d("axis_given", st.booleans()):
+        attributes["axis"] = start
+    return list(dims[start:]), attributes
+
+
 @st.composite
 def binary_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Case:
-    """Add, Sub, Mul, Div: two operands of one dtype, broadcast."""
+    """Add, Sub, Mul, Div: two operands of one dtype, broadcast multidirectionally (opset 7 on), or
+    B onto A as opset 6 defines it (``legacy_operand``)."""
     d = Draws(draw, pins)
+    opset = d("opset", st.sampled_from(BINARY_OPSETS))
     dtype = d("dtype", dtypes(integers=True))
     dims = output_shape(d)
-    A = values(d, "A", operand_shape(d, "A", dims), dtype, (-50, 50))
-    b_shape = operand_shape(d, "B", dims)
+    attributes: dict[str, int] = {}
+    if opset < 7:
+        a_shape = list(dims)
+        b_shape, attributes = legacy_operand(d, dims)
+    else:
+        a_shape = operand_shape(d, "A", dims)
+        b_shape = operand_shape(d, "B", dims)
+    A = values(d, "A", a_shape, dtype, (-50, 50))
     if op_type == "Div" and A.dtype.kind in "iu":
         B = integer_array(d, "B", b_shape, dtype, -7, 7, exclude_zero=True)  # integer x/0 is undefined
     else:
         B = values(d, "B", b_shape, dtype, (-50, 50))
-    return Case(op_type, {"A": A, "B": B}, outputs=("C",), draws=d.record)
+    return Case(op_type, {"A": A, "B": B}, attributes, outputs=("C",), opset=opset, draws=d.record)
 
 
 @st.composite
@@ -211,11 +268,52 @@ def where_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
 # -- features -------------------------------------------------------------------------------------
 
 
+def legacy_form(case: Case) -> str:
+    """How B meets A in an Add/Sub/Mul/Div call: "multidirectional" from opset 7 on; before, "none"
+    (``broadcast`` not set), "scalar", "inner" (``axis`` given and B's axes end before A's last),
+    "equal", "one_element" or "trailing" (see ``legacy_operand``)."""
+    if case.opset >= 7:
+        return "multidirectional"
+    A, B = case.inputs["A"], case.inputs["B"]
+    axis = case.attributes.get("axis")
+    if not case.attributes.get("broadcast"):
+        return "none"
+    if B.ndim == 0:
+        return "scalar"
+    if axis is not None and (axis % max(A.ndim, 1)) + B.ndim < A.ndim:
+        return "inner"
+    if B.shape == A.shape:
+        return "equal"
+    return "one_element" if B.size == 1 else "trailing"
+
+
+def _aligned(case: Case) -> list[np.ndarray]:
+    """The operands with B's axes aligned as opset 6 aligns them (from ``axis``), so that NumPy's
+    broadcasting gives the call's output shape."""
+    arrays = [a for a in case.inputs.values() if a is not None]
+    axis = case.attributes.get("axis")
+    if case.opset < 7 and case.attributes.get("broadcast") and axis is not None and arrays[1].ndim:
+        A, B = arrays
+        axis = axis % max(A.ndim, 1)
+        arrays[1] = B.reshape(B.shape + (1,) * max(A.ndim - axis - B.ndim, 0))
+    return arrays
+
+
+def binary_features(case: Case) -> dict[str, Any]:
+    """Add, Sub, Mul, Div: the shape features, the opset and, before 7, how B meets A."""
+    features = shape_features(case)
+    features["opset"] = case.opset
+    features["legacy_form"] = legacy_form(case)
+    features["legacy_broadcast"] = int(case.attributes.get("broadcast", 0)) if case.opset < 7 else None
+    features["axis_given"] = "axis" in case.attributes
+    return features
+
+
 def shape_features(case: Case) -> dict[str, Any]:
     """What every elementwise case has: dtype, output rank, how the operands broadcast."""
     arrays = [a for a in case.inputs.values() if a is not None]
     shapes = [a.shape for a in arrays]
-    output = np.broadcast_shapes(*shapes)
+    output = np.broadcast_shapes(*(a.shape for a in _aligned(case)))
     numeric = [a for a in arrays if a.dtype.kind != "b"]
     return {
         "dtype": str(numeric[0].dtype) if numeric else str(arrays[0].dtype),
@@ -236,8 +334,8 @@ def shape_features(case: Case) -> dict[str, Any]:
 
 
 def div_features(case: Case) -> dict[str, Any]:
-    features = shape_features(case)
-    A, B = (case.inputs[k].astype(np.float64) for k in ("A", "B"))
+    features = binary_features(case)
+    A, B = (x.astype(np.float64) for x in _aligned(case))
     with np.errstate(all="ignore"):
         quotient = A / B
     features["negative_inexact_quotient"] = bool(features["integer"] and np.any((quotient < 0) & (quotient != np.trunc(quotient))))
@@ -320,12 +418,18 @@ FLOAT_CORNERS = ("dtype=float32", "dtype=float16", "dtype=float64")
 INTEGER_CORNERS = ("dtype=int32", "dtype=int64")
 
 
-def _binary(op_type: str, summary: str, features=shape_features, corners: tuple[str, ...] = ()) -> OpDeclaration:
+# Each opset drawn, and each form B takes at opset 6 (``legacy_operand``).
+OPSET_CORNERS = ("opset=6", "opset=7", "opset=13", "opset=14", "legacy_broadcast=0", "legacy_broadcast=1",
+                 "legacy_form=scalar", "legacy_form=one_element", "legacy_form=trailing", "legacy_form=inner",
+                 "legacy_form=equal", "axis_given")
+
+
+def _binary(op_type: str, summary: str, features=binary_features, corners: tuple[str, ...] = ()) -> OpDeclaration:
     return OpDeclaration(
         op_type=op_type, summary=summary,
         cases=lambda pins=None: binary_cases(op_type, pins),
         tolerance=correctly_rounded(), features=features,
-        corners=FLOAT_CORNERS + INTEGER_CORNERS + SHAPE_CORNERS + ("has_negative",) + corners,
+        corners=FLOAT_CORNERS + INTEGER_CORNERS + SHAPE_CORNERS + OPSET_CORNERS + ("has_negative",) + corners,
     )
 
 
@@ -350,10 +454,11 @@ def _unary(op_type: str, summary: str, tolerance, integers: bool = False, signs:
 
 
 DECLARATIONS = (
-    _binary("Add", "elementwise A + B with multidirectional broadcasting"),
-    _binary("Sub", "elementwise A - B with multidirectional broadcasting"),
-    _binary("Mul", "elementwise A * B with multidirectional broadcasting"),
-    _binary("Div", "elementwise A / B with broadcasting; integer quotients truncated toward zero",
+    _binary("Add", "elementwise A + B with multidirectional broadcasting (opset 7, 13, 14), or B onto A from axis (6)"),
+    _binary("Sub", "elementwise A - B with multidirectional broadcasting (opset 7, 13, 14), or B onto A from axis (6)"),
+    _binary("Mul", "elementwise A * B with multidirectional broadcasting (opset 7, 13, 14), or B onto A from axis (6)"),
+    _binary("Div", "elementwise A / B with multidirectional broadcasting (opset 7, 13, 14), or B onto A from axis"
+                   " (6); integer quotients truncated toward zero at every opset",
             features=div_features, corners=("negative_inexact_quotient", "divide_by_zero")),
     OpDeclaration(
         op_type="Pow", summary="elementwise X ** Y with broadcasting; float or integer exponents",

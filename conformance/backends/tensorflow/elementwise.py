@@ -1,5 +1,8 @@
 """Elementwise arithmetic lowered to TensorFlow (``tf.math``), which broadcasts as NumPy does.
 
+- Add, Sub, Mul, Div before opset 7: B broadcasts onto A only with ``broadcast=1``, its axes
+  aligned with A's from ``axis`` (``legacy_aligned`` reshapes B so that trailing alignment puts
+  them there), else B must have A's shape.
 - Div: ``tf.math.divide`` for floats; ``tf.truncatediv`` for integers, since ONNX's integer Div
   truncates toward zero (``tf.math.divide`` would return floats, ``tf.math.floordiv`` floors).
 - Pow: ``tf.math.pow`` wants one dtype, so an integer exponent is cast to the base's dtype first
@@ -17,35 +20,52 @@ from functools import reduce
 from conformance.errors import Unsupported
 
 
-def _legacy_broadcast_unsupported(attributes) -> None:
-    if attributes.get("broadcast") or attributes.get("axis") is not None:
-        raise Unsupported("opset < 7 broadcast/axis attributes are not lowered")
+def legacy_aligned(tf, A, B, broadcast: int = 0, axis: int | None = None, consumed_inputs=None):
+    """B as the binary operators before opset 7 broadcast it onto A (Add-6: "The starting of the
+    mutually equal shape is specified by the argument axis, and if it is not set, suffix matching
+    is assumed"): with ``broadcast`` and ``axis``, B's axes are placed at A's axes ``axis`` to
+    ``axis + rank(B) - 1`` by appending size-1 axes, after which TensorFlow's broadcasting (trailing
+    axes aligned) does the rest. Without ``broadcast``, the shapes must be equal."""
+    if not broadcast:
+        if A.shape != B.shape:
+            raise ValueError(f"Add/Sub/Mul/Div before opset 7: B of shape {B.shape} differs from A's {A.shape}"
+                             " and broadcast is not set")
+        return B
+    if axis is None or B.shape.rank == 0:
+        return B
+    rank = A.shape.rank
+    start = axis + rank if axis < 0 else axis
+    if not 0 <= start <= rank - B.shape.rank:
+        raise ValueError(f"B of shape {B.shape} does not fit A of shape {A.shape} from axis {axis}")
+    return tf.reshape(B, B.shape.as_list() + [1] * (rank - start - B.shape.rank))
 
 
-def add(tf, A, B, **attributes):
-    _legacy_broadcast_unsupported(attributes)
-    return tf.math.add(A, B)
+def _operands(tf, A, B, attributes: dict, opset: int):
+    return (A, legacy_aligned(tf, A, B, **attributes)) if opset < 7 else (A, B)
 
 
-def sub(tf, A, B, **attributes):
-    _legacy_broadcast_unsupported(attributes)
-    return tf.math.subtract(A, B)
+def add(tf, A, B, opset: int, **attributes):
+    return tf.math.add(*_operands(tf, A, B, attributes, opset))
 
 
-def mul(tf, A, B, **attributes):
-    _legacy_broadcast_unsupported(attributes)
-    return tf.math.multiply(A, B)
+def sub(tf, A, B, opset: int, **attributes):
+    return tf.math.subtract(*_operands(tf, A, B, attributes, opset))
 
 
-def div(tf, A, B, **attributes):
-    _legacy_broadcast_unsupported(attributes)
+def mul(tf, A, B, opset: int, **attributes):
+    return tf.math.multiply(*_operands(tf, A, B, attributes, opset))
+
+
+def div(tf, A, B, opset: int, **attributes):
+    A, B = _operands(tf, A, B, attributes, opset)
     if A.dtype.is_integer:
-        return tf.truncatediv(A, B)
+        return tf.truncatediv(A, B)  # ONNX's integer Div truncates at every opset that takes integers
     return tf.math.divide(A, B)
 
 
 def pow(tf, X, Y, **attributes):
-    _legacy_broadcast_unsupported(attributes)
+    if attributes.get("broadcast") or attributes.get("axis") is not None:
+        raise Unsupported("Pow-1's broadcast/axis attributes are not lowered")
     if X.dtype != Y.dtype:
         if X.dtype.is_integer and Y.dtype.is_floating:
             raise Unsupported("an integer base with a float exponent has no tf.math.pow equivalent")
