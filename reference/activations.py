@@ -13,8 +13,9 @@ Hardmax).
 - Semantics that changed across opsets take ``opset``: Softmax, LogSoftmax and Hardmax coerce
   the input to 2-D around ``axis`` before opset 13 (default axis 1) and work along one axis from
   opset 13 (default axis -1); Clip reads min/max from attributes before opset 11 and from inputs
-  after; PRelu's 1-D slope indexes channels (axis 1) before opset 7 and broadcasts like NumPy
-  (against the last axes) from opset 7.
+  after; PRelu's slope broadcasts like NumPy (against the last axes) from opset 7, and before it
+  a 1-D slope of several values indexes channels (axis 1): a reading, since PRelu-6 describes only a
+  slope of size 1 (``prelu_slope``).
 
 Variants are the other conventions found in the wild (see ``reference.variants``). Those that
 depend on the working precision (an exp that overflows, a softmax that underflows) read it from
@@ -29,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from reference.special import erfc
-from reference.variants import Variant, with_variants
+from reference.variants import Reading, Variant, with_variants
 
 # -- Attribute defaults: the float32 values the ONNX schemas declare --------------------------------
 
@@ -67,6 +68,23 @@ SLOPE_PER_CHANNEL = Variant(
     "a 1-D slope indexes channels (axis 1), as in PRelu before opset 7 and PyTorch's PReLU,"
     " instead of broadcasting against the last axis",
     "https://github.com/onnx/onnx/blob/main/docs/Changelog.md#PRelu-7",
+)
+# PRelu before opset 7: the text describes a slope of size 1 only; a slope of several values has no
+# stated layout (unidirectional broadcasting arrives with PRelu-7).
+_PRELU_6_TEXT = ("PRelu-6, slope: 'If Slope is of size 1, the value is shared across different channels', and"
+                 " nothing on how a slope of several values lines up with X (broadcasting arrives in PRelu-7)")
+SLOPE_PER_CHANNEL_BEFORE_7 = Reading(
+    "slope_per_channel_before_7",
+    "before opset 7, a 1-D slope of several values holds one value per channel (X's axis 1): the text's"
+    " 'channels', Caffe2's PRelu it was taken from ('1D input slope tensor', per channel), PyTorch's export"
+    " and ONNX's own pytorch-converted test_PReLU_*_multiparam data (X [2, 3, 4], slope [3])",
+    _PRELU_6_TEXT, "https://github.com/pytorch/pytorch/blob/v2.0.0/caffe2/operators/prelu_op.cc", default=True,
+)
+SLOPE_BROADCAST_BEFORE_7 = Reading(
+    "slope_broadcast_before_7",
+    "before opset 7, a slope that broadcasts to X by NumPy's rules does so (a 1-D slope along X's last axis,"
+    " PRelu-7's rule), and only one that does not is read per channel, as onnx.reference does",
+    _PRELU_6_TEXT, "https://github.com/onnx/onnx/blob/main/onnx/reference/ops/op_prelu.py",
 )
 ELU_ALPHA_IGNORED = Variant(
     "alpha_ignored",
@@ -218,23 +236,33 @@ def prelu_slope(X_shape: Sequence[int], slope: np.ndarray, opset: int | None,
                 variants: frozenset[str] = frozenset()) -> np.ndarray:
     """The slope laid out to broadcast against X (NumPy's rules, the slope's axes aligned at the end).
 
-    From opset 7 the slope broadcasts unidirectionally to X. Before opset 7, and under the
-    ``slope_per_channel`` variant, a 1-D slope of more than one element holds one value per channel
-    (axis 1), as PyTorch's PReLU exports it.
+    From opset 7 the slope broadcasts unidirectionally to X. Under the ``slope_per_channel``
+    variant, and before opset 7 by default (the reading ``slope_per_channel_before_7``), a 1-D
+    slope of more than one element holds one value per channel (axis 1), as PyTorch's PReLU
+    exports it. Under the reading ``slope_broadcast_before_7``, a slope that broadcasts by NumPy's
+    rules does so before opset 7 too. The two part only where X's axis 1 and last axis have the
+    slope's length; a slope of size 1 (the only one PRelu-6 describes) or of X's shape reads alike.
     """
     slope = np.asarray(slope)
     rank = len(X_shape)
-    per_channel = (opset is not None and opset < 7) or "slope_per_channel" in variants
+    per_channel = "slope_per_channel" in variants or (
+        opset is not None and opset < 7
+        and not ("slope_broadcast_before_7" in variants and _broadcasts_to(slope.shape, X_shape)))
     if per_channel and slope.ndim == 1 and slope.size > 1 and rank >= 2:
         if slope.size != X_shape[1]:
             raise ValueError(f"a per-channel slope needs {X_shape[1]} values (X's axis 1), got {slope.size}")
         return slope.reshape((1, -1) + (1,) * (rank - 2))
-    if slope.ndim > rank or any(s not in (1, x) for s, x in zip(slope.shape[::-1], X_shape[::-1])):
+    if not _broadcasts_to(slope.shape, X_shape):
         raise ValueError(f"slope of shape {list(slope.shape)} does not broadcast unidirectionally to X {list(X_shape)}")
     return slope
 
 
-@with_variants(SLOPE_PER_CHANNEL)
+def _broadcasts_to(shape: Sequence[int], target: Sequence[int]) -> bool:
+    """Whether ``shape`` broadcasts unidirectionally to ``target`` (NumPy's rules)."""
+    return len(shape) <= len(target) and all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
+
+
+@with_variants(SLOPE_PER_CHANNEL, SLOPE_PER_CHANNEL_BEFORE_7, SLOPE_BROADCAST_BEFORE_7)
 def prelu(X: np.ndarray, slope: np.ndarray, *, opset: int | None = None,
           variants: frozenset[str] = frozenset()) -> np.ndarray:
     """Y = slope * X where X < 0, X elsewhere; integer inputs stay integers."""

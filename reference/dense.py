@@ -1,7 +1,12 @@
 """Dense layers and embeddings as the ONNX specification defines them, in float64.
 
 - Gemm: Y = alpha * A' @ B' + beta * C, A' = A.T if transA, B' = B.T if transB, C broadcast to
-  (M, N) unidirectionally (https://onnx.ai/onnx/operators/onnx__Gemm.html);
+  (M, N) unidirectionally (https://onnx.ai/onnx/operators/onnx__Gemm.html). Before opset 7, C is
+  broadcast only if the ``broadcast`` attribute (default 0) is set, and has shape (M, N) otherwise
+  (Gemm-6's shape inference gives Y the shape of C); Gemm-6 does not say how C broadcasts: any
+  shape NumPy's rules take is accepted, which include every one the legacy rule of opset-6 binary
+  operators takes (size 1, or a suffix of (M, N)) and give it the same value. C is required before
+  opset 11;
 - MatMul: numpy.matmul: batched, batch axes broadcast, a 1-D first operand promoted to a row and
   a 1-D second operand to a column, the added axis removed from the result
   (https://onnx.ai/onnx/operators/onnx__MatMul.html);
@@ -76,8 +81,14 @@ def _float_or_integer(name: str, x: np.ndarray) -> np.ndarray:
 
 @with_variants(TRANSPOSES_SWAPPED, BETA_IGNORED, ALPHA_IGNORED)
 def gemm(A, B, C=None, *, alpha: float = 1.0, beta: float = 1.0, transA: int = 0, transB: int = 0,
-         broadcast: int = 1, opset: int | None = None, variants: frozenset[str] = frozenset()):
-    """Y = alpha * A' @ B' + beta * C, with C (optional from opset 11) broadcast to (M, N)."""
+         broadcast: int | None = None, opset: int | None = None, variants: frozenset[str] = frozenset()):
+    """Y = alpha * A' @ B' + beta * C, with C (optional from opset 11) broadcast to (M, N); before
+    opset 7, broadcast only where ``broadcast`` is set."""
+    legacy = opset is not None and opset < 7
+    if broadcast is not None and opset is not None and not legacy:
+        raise ValueError(f"Gemm-{opset} has no broadcast attribute (removed in opset 7)")
+    if C is None and opset is not None and opset < 11:
+        raise ValueError(f"Gemm-{opset} requires C (optional from opset 11)")
     A, B = _float_or_integer("A", A), _float_or_integer("B", B)
     if A.ndim != 2 or B.ndim != 2:
         raise ValueError(f"Gemm takes 2-D A and B, got shapes {A.shape} and {B.shape}")
@@ -94,6 +105,8 @@ def gemm(A, B, C=None, *, alpha: float = 1.0, beta: float = 1.0, transA: int = 0
     if C is not None:
         C = _float_or_integer("C", C)
         M, N = Y.shape
+        if legacy and not broadcast and C.shape != (M, N):
+            raise ValueError(f"Gemm-{opset} without broadcast takes C of shape (M, N) = {(M, N)}, got {C.shape}")
         if C.ndim > 2 or np.broadcast_shapes(C.shape, (M, N)) != (M, N):
             raise ValueError(f"C of shape {C.shape} does not broadcast unidirectionally to (M, N) = {(M, N)}")
         Y = Y + (int(beta) if integer else beta) * C

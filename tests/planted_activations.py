@@ -81,6 +81,8 @@ class ObviousNumpy:
         return np.where(X < 0, self.t(X, alpha) * X, X)
 
     def p_relu(self, X, slope, *, opset):
+        if opset < 7 and X.ndim >= 2 and slope.ndim == 1 and slope.size > 1:  # PRelu-6: one value per channel
+            slope = slope.reshape((1, -1) + (1,) * (X.ndim - 2))
         return np.where(X < 0, slope * X, X)
 
     def elu(self, X, *, alpha=1.0, opset):

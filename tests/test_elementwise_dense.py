@@ -1,8 +1,10 @@
 """The elementwise and dense references against loop implementations, and the Dropout judge's statistics.
 
 The loops are written from the ONNX text with plain Python indices and integers, independently of
-``reference``: broadcasting by reading each operand at the output index modulo its size, integer
-division on Python ints, Gemm and MatMul as triple loops, Gather by index arithmetic.
+``reference``: broadcasting by reading each operand at the output index modulo its size (before
+opset 7, B at A's index from ``axis``), integer division on Python ints, Gemm and MatMul as triple
+loops, Gather by index arithmetic. TensorFlow's lowering of opset-6 broadcasting is checked here too,
+on calls where aligning B from ``axis`` and with A's trailing axes part.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ LOOPS = {
 }
 
 
+def legacy_read(B: np.ndarray, index: tuple[int, ...], axis: int | None) -> float:
+    """B at A's index ``index`` before opset 7 (broadcast=1): B's axes are A's axes ``axis`` to
+    ``axis + B.ndim - 1`` (A's last ones without ``axis``), a size-1 axis read at 0."""
+    start = len(index) - B.ndim if axis is None else axis
+    return B[tuple(0 if size == 1 else index[start + k] for k, size in enumerate(B.shape))]
+
+
 @pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
 def test_broadcasting_binary_operators_match_loops(op):
     declaration = get_declaration(op)
@@ -48,11 +57,13 @@ def test_broadcasting_binary_operators_match_loops(op):
     def check(case):
         A, B = case.inputs["A"], case.inputs["B"]
         got = declaration.expected(case)[0]
-        shape = np.broadcast_shapes(A.shape, B.shape)
+        legacy = case.opset < 7
+        shape = A.shape if legacy else np.broadcast_shapes(A.shape, B.shape)
         assert got.shape == shape
         integer = A.dtype.kind in "iu"
         for index in itertools.product(*(range(s) for s in shape)):
-            a, b = broadcast_read(A, index), broadcast_read(B, index)
+            a = A[index] if legacy else broadcast_read(A, index)
+            b = legacy_read(B, index, case.attributes.get("axis")) if legacy else broadcast_read(B, index)
             a, b = (int(a), int(b)) if integer else (float(a), float(b))
             if not integer and b == 0:
                 continue  # IEEE's signed infinities and NaN: checked by the backends' comparison
@@ -73,6 +84,44 @@ def test_legacy_broadcast_aligns_b_from_axis():
     assert got.shape == (2, 3, 4) and (got[:, 2, :] == 2).all()
     with pytest.raises(ValueError, match="broadcast is not set"):
         reference.evaluate("Add", [A, B], {}, opset=6)
+    # Ignoring axis aligns B with A's last axis, as NumPy does: here the shapes no longer broadcast.
+    with pytest.raises(ValueError):
+        reference.evaluate("Add", [A, B], {"broadcast": 1, "axis": 1}, ["legacy_axis_ignored"], opset=6)
+
+
+def test_integer_div_truncates_at_opset_6_too():
+    A, B = np.array([[-7, 7], [-1, 5]], np.int32), np.array([2, -2], np.int32)
+    got = reference.evaluate("Div", [A, B], {"broadcast": 1, "axis": 0}, opset=6)[0]
+    assert got.tolist() == [[-3, 3], [0, -2]]  # row i divided by B[i], toward zero
+
+
+# Opset-6 calls where aligning B from axis and aligning it with A's trailing axes part: B's values
+# land on another axis (A (3, 3), B (3,), axis 0), or the shapes no longer broadcast (A (2, 3, 4),
+# B (3,), axis 1), or B's run ends before A's last axis with A's sizes repeating (A (2, 2, 2), B (2, 2)).
+LEGACY_TENSORFLOW_CASES = [
+    ("Add", (3, 3), (3,), 0), ("Sub", (2, 3, 4), (3,), 1), ("Mul", (2, 2, 2), (2, 2), 0),
+    ("Div", (4, 3, 2), (4, 3), 0), ("Add", (2, 3, 4, 5), (3, 4), 1),
+]
+
+
+@pytest.mark.parametrize("op, a_shape, b_shape, axis", LEGACY_TENSORFLOW_CASES)
+def test_tensorflow_lowers_opset_6_broadcasting_from_axis(op, a_shape, b_shape, axis):
+    pytest.importorskip("tensorflow", reason="tensorflow is not installed")
+    from conformance.backends import load_backend
+    from conformance.certify import run_example
+
+    rng = np.random.default_rng(0)
+    A, B = (rng.uniform(1, 2, shape).astype(np.float32) for shape in (a_shape, b_shape))
+    case = Case(op, {"A": A, "B": B}, {"broadcast": 1, "axis": axis}, outputs=("C",), opset=6)
+    declaration = get_declaration(op)
+    spec = declaration.expected(case)[0]
+    try:  # the case tells the two alignments apart
+        trailing = declaration.expected(case, ["legacy_axis_ignored"])[0]
+        assert trailing.shape != spec.shape or not np.allclose(trailing, spec)
+    except ValueError:
+        pass
+    outcome = run_example(declaration, load_backend("tensorflow"), case)
+    assert outcome.status == "agree", f"{case.describe()}: {outcome.status}: {outcome.message}"
 
 
 def test_gemm_matches_a_triple_loop():
@@ -93,6 +142,32 @@ def test_gemm_matches_a_triple_loop():
             assert math.isclose(got[m, n], want, rel_tol=1e-12, abs_tol=1e-12), case.describe()
 
     check()
+
+
+def test_gemm_6_draws_c_of_y_shape_without_broadcast_and_only_unambiguous_shapes_with_it():
+    """Gemm-6 does not say how a broadcast C lines up: with broadcast=1 only the shapes on which the
+    legacy rule of opset-6 binary operators (size 1, or a suffix of (M, N)) and NumPy's agree are
+    drawn; without it (absent or 0) C has Y's shape (M, N), and the reference refuses any other."""
+    declaration = get_declaration("Gemm")
+    seen = set()
+
+    @settings(profile_settings("ci", examples=60))
+    @given(declaration.cases(pins={"opset": 6}))
+    def check(case):
+        features = declaration.features(case)
+        seen.add((features["broadcast"], "broadcast" in case.attributes))
+        allowed = ("scalar", "one", "row_vector", "matrix") if features["broadcast"] else ("matrix",)
+        assert features["C_shape"] in allowed and not features["integer"], case.describe()
+
+    check()
+    assert seen == {(0, False), (0, True), (1, True)}, seen
+    A, B = np.ones((2, 3)), np.ones((3, 4))
+    with pytest.raises(ValueError, match="without broadcast"):
+        reference.evaluate("Gemm", [A, B, np.ones(4)], {}, opset=6)
+    assert reference.evaluate("Gemm", [A, B, np.ones(4)], {"broadcast": 1}, opset=6)[0].shape == (2, 4)
+    assert reference.evaluate("Gemm", [A, B, np.ones(4)], {}, opset=7)[0].shape == (2, 4)
+    with pytest.raises(ValueError, match="requires C"):
+        reference.evaluate("Gemm", [A, B, None], {}, opset=9)
 
 
 def test_matmul_matches_loops_with_promoted_operands():

@@ -122,6 +122,27 @@ def test_prelu_broadcasts_along_the_last_axes_from_opset_7_and_per_channel_befor
     np.testing.assert_array_equal(prelu_by_loops(X, slope, opset=6), act.prelu(X, slope, opset=6))
 
 
+def test_prelu_6_reads_a_slope_of_c_values_per_channel_and_accepts_the_last_axis_as_the_other_reading():
+    """PRelu-6 describes only a slope of size 1. ONNX's own test_PReLU_1d_multiparam (X [2, 3, 4],
+    slope [3]) is valid only per channel; where C is also the last axis the readings part, and the
+    other reading (NumPy's, PRelu-7's rule) changes nothing from opset 7 on."""
+    X = -np.ones((2, 3, 4))
+    slope = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(act.prelu(X, slope, opset=6)[0, :, 0], [-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(act.prelu(X, slope, opset=6, variants=["slope_broadcast_before_7"]),
+                                  act.prelu(X, slope, opset=6))  # NumPy's rules do not apply: per channel
+    with pytest.raises(ValueError, match="does not broadcast"):
+        act.prelu(X, slope, opset=7)
+    square = -np.ones((1, 3, 3))
+    per_channel = act.prelu(square, slope, opset=6)
+    along_last = act.prelu(square, slope, opset=6, variants=["slope_broadcast_before_7"])
+    np.testing.assert_array_equal(per_channel[0, :, 0], [-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(along_last[0, 0, :], [-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(act.prelu(square, slope, opset=16, variants=["slope_broadcast_before_7"]),
+                                  act.prelu(square, slope, opset=16))
+    assert set(reference.readings_of("PRelu")) == {"slope_per_channel_before_7", "slope_broadcast_before_7"}
+
+
 SOFTMAX_INPUT = np.arange(8.0).reshape(2, 2, 2)
 
 

@@ -10,7 +10,9 @@ exp overflow thresholds of the dtype (88.7 in float32, 11.1 in float16, 709.8 in
 ThresholdedRelu's alpha itself, HardSigmoid's kinks, HardSwish's +-3, Clip's bounds, and ties
 for Hardmax. Attributes are drawn absent (the default) as often as spelt out, because default
 values are where frameworks differ (LeakyRelu 0.01 / 0.2 / 0.3, HardSigmoid 0.2 / 1/6). Float
-attributes are float32 values, as the model stores them. Softmax, LogSoftmax and Hardmax draw
+attributes are float32 values, as the model stores them. PRelu draws opset 16 mostly, and 6, 7
+and 9 (floats only before 9; before 7, a slope of size 1 or a 1-D slope of one value per channel,
+the only layouts opset 6 is read to have). Softmax, LogSoftmax and Hardmax draw
 the opset: 11 (the input coerced to 2-D around ``axis``, default 1) or 13 (one axis, default
 -1), with shapes where the two differ. Clip draws opset 6 (min/max attributes), 11, 12 and 13
 (min/max inputs, either omitted), and min > max only from opset 13, the first to define it.
@@ -214,27 +216,44 @@ def gelu_attributes(d: Draws) -> dict[str, Any]:
     return _attributes(approximate=d("approximate", st.sampled_from((None, "none", "tanh"))))
 
 
+PRELU_OPSETS = (16,) * 6 + (6, 6, 7, 9)  # the current definition first (and most often), where shrinking goes
+
+
 @st.composite
 def prelu_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
-    """X of rank 0 to 4 and a slope unidirectionally broadcastable to it, in the shapes exporters use:
-    a scalar, [1], one value per channel laid out as [C, 1, 1] (PyTorch), a 1-D slope along the last
-    axis (favoured with C equal to the last axis, where per-channel and broadcast readings differ),
-    X's trailing shape, or X's whole shape."""
+    """PRelu-16 mostly, and 6, 7 and 9: X of rank 0 to 4 and a slope, floats (integers from opset 9).
+
+    From opset 7 the slope broadcasts unidirectionally to X, in the shapes exporters use: a scalar,
+    [1], one value per channel laid out as [C, 1, 1] (PyTorch), a 1-D slope along the last axis
+    (favoured with C equal to the last axis, where per-channel and broadcast readings differ), X's
+    trailing shape, or X's whole shape. PRelu-6 describes only a slope of size 1: a scalar, [1],
+    and the 1-D slope of C values PyTorch exports (read per channel, ``slope_per_channel_before_7``),
+    with C also X's last axis (where the readings part) or also its first (where the slope's length
+    names no single axis)."""
     d = Draws(draw, pins)
-    dtype = d("dtype", st.sampled_from(FLOAT_DTYPES + ("int32", "int64")))
+    opset = d("opset", st.sampled_from(PRELU_OPSETS))
+    dtype = d("dtype", st.sampled_from(FLOAT_DTYPES + (("int32", "int64") if opset >= 9 else ())))
     shape = _shape(d, (0, 1, 2, 3, 3, 4, 4), INPUT_BUDGET)
     rank = len(shape)
-    kinds = ["scalar", "trailing", "full"] + (["one", "last_axis", "last_axis"] if rank >= 1 else [])
-    kinds += ["per_channel", "last_axis_channels"] * (rank >= 3)
+    if opset < 7:
+        kinds = ["scalar"] + ["one"] * (rank >= 1) + ["channels", "channels"] * (rank >= 2)
+        kinds += ["last_axis_channels", "batch_channels"] * (rank >= 3)
+    else:
+        kinds = ["scalar", "trailing", "full"] + (["one", "last_axis", "last_axis"] if rank >= 1 else [])
+        kinds += ["per_channel", "last_axis_channels"] * (rank >= 3)
     kind = d("slope_kind", st.sampled_from(kinds))
     if kind == "last_axis_channels":  # a 1-D slope whose length is both C and the last axis
         shape[-1] = shape[1] = max(2, shape[1])
+    if kind == "batch_channels":  # a 1-D slope of C values, C also the batch size
+        shape[0] = shape[1] = max(2, shape[1])
     if kind == "scalar":
         slope_shape: list[int] = []
     elif kind == "one":
         slope_shape = [1]
     elif kind in ("last_axis", "last_axis_channels"):
         slope_shape = [shape[-1]]
+    elif kind in ("channels", "batch_channels"):
+        slope_shape = [shape[1]]
     elif kind == "per_channel":
         slope_shape = [shape[1]] + [1] * (rank - 2)
     elif kind == "full":
@@ -246,7 +265,7 @@ def prelu_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     X = _input(d, "X", shape, dtype)
     slope = _input(d, "slope", slope_shape, dtype) if np.dtype(dtype).kind in "iu" else \
         np.asarray(float_array(d, "slope", slope_shape, dtype))
-    return Case("PRelu", {"X": X, "slope": slope}, {}, draws=d.record)
+    return Case("PRelu", {"X": X, "slope": slope}, {}, opset=opset, draws=d.record)
 
 
 CLIP_BOUNDS = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
@@ -407,6 +426,8 @@ def prelu_features(case: Case) -> dict[str, Any]:
     features["channel_and_last_axis_differ"] = (
         X.ndim >= 3 and slope.ndim == 1 and slope.size > 1 and X.shape[1] == X.shape[-1] == slope.size
     )
+    # A 1-D slope whose length is the size of several of X's axes: its length alone names no axis.
+    features["slope_length_repeated"] = slope.ndim == 1 and slope.size > 1 and list(X.shape).count(slope.size) > 1
     return features
 
 
@@ -786,10 +807,13 @@ DECLARATIONS = (
                  _derived(leaky_relu_error, "x<0: gamma_2 |y| (alpha rounded to T, one product); else exact"),
                  leaky_relu_features, COMMON_CORNERS + ("alpha_given", "alpha_given=False", "alpha_above_one",
                                                         "alpha_negative")),
-    _declaration("PRelu", "slope * x for x < 0, slope broadcast unidirectionally", prelu_cases,
+    _declaration("PRelu", "slope * x for x < 0: opsets 6 (a slope of size 1, or one per channel: a reading),"
+                 " 7, 9 and 16 (slope broadcast unidirectionally; integers from 9)", prelu_cases,
                  _derived(prelu_error, "x<0: gamma_1 |y| (one product); else exact"), prelu_features,
                  COMMON_CORNERS + ("integer", "broadcast", "broadcast=False", "channel_and_last_axis_differ",
-                                   "slope_kind=scalar", "slope_kind=per_channel")),
+                                   "slope_kind=scalar", "slope_kind=per_channel", "slope_kind=channels",
+                                   "slope_length_repeated", "opset=6", "opset=7",
+                                   "opset=9", "opset=16")),
     _declaration("Elu", "alpha * (exp(x) - 1) for x < 0", _unary_case("Elu", attributes=elu_attributes),
                  _derived(elu_error, "x<0: |alpha| e_exp e^x + (e_expm1 + 3u)|y| (exp(x) - 1 or expm1)"),
                  _alpha_features, COMMON_CORNERS + ("alpha_given", "alpha_given=False")),

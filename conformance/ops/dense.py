@@ -6,6 +6,12 @@ Cases
   still gets a valid product, and a wrong one); both transposes; alpha and beta exact in every
   float dtype, 0 and negative values included, left implicit or spelt out; C absent or any
   shape that broadcasts unidirectionally to (M, N): scalar, (1,), (N,), (1, N), (M, 1), (M, N).
+  Gemm-13 mostly, and the older versions with what each defines: 11 (C optional, as in 13), 9
+  (C required; integers from here), 7 (floats only), and 6, whose ``broadcast`` attribute (default
+  0, drawn absent, 0 or 1) leaves C of shape (M, N) unless set. Gemm-6 does not say how a
+  broadcast C lines up, so with broadcast=1 it takes only the shapes on which the legacy rule of
+  opset-6 binary operators (size 1, or a suffix of (M, N)) and NumPy's agree: scalar, (1,), (N,)
+  and (M, N); not (1, N) nor (M, 1).
 - MatMul: 2-D, batched with equal batch axes, batch axes that broadcast (1 against n, ranks that
   differ), and 1-D operands on either side or both.
 - Gather: data of rank 1 to 4, axis drawn over [-r, r-1], int32 or int64 indices of rank 0 to 3
@@ -73,6 +79,8 @@ INTEGER_SCALARS = (1.0, 1.0, -2.0, 3.0, 0.0)
 # -- Gemm -----------------------------------------------------------------------------------------
 
 C_SHAPES = ("absent", "scalar", "one", "row_vector", "row", "column", "matrix")
+GEMM_OPSETS = (13,) * 6 + (6, 6, 7, 9, 11)  # the current definition first (and most often), where shrinking goes
+LEGACY_BROADCAST_C_SHAPES = ("scalar", "one", "row_vector", "matrix")  # Gemm-6, broadcast=1: see the docstring
 
 
 def c_shape(kind: str, M: int, N: int) -> list[int] | None:
@@ -83,7 +91,8 @@ def c_shape(kind: str, M: int, N: int) -> list[int] | None:
 @st.composite
 def gemm_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     d = Draws(draw, pins)
-    dtype = d("dtype", st.sampled_from(DENSE_DTYPES))
+    opset = d("opset", st.sampled_from(GEMM_OPSETS))
+    dtype = d("dtype", st.sampled_from(tuple(t for t in DENSE_DTYPES if opset >= 9 or t.startswith("float"))))
     if d("square", st.sampled_from((False, False, True))):
         M = K = N = d("size", st.integers(2, 6))
     else:
@@ -91,7 +100,11 @@ def gemm_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     transA, transB = d("transA", st.sampled_from((0, 1))), d("transB", st.sampled_from((0, 1)))
     scalars = INTEGER_SCALARS if dtype.startswith("int") else SCALARS
     alpha, beta = d("alpha", st.sampled_from(scalars)), d("beta", st.sampled_from(scalars))
-    kind = d("C", st.sampled_from(C_SHAPES))
+    broadcast = d("broadcast", st.sampled_from((None, 0, 1, 1))) if opset < 7 else None
+    if opset < 7:
+        kind = d("C", st.sampled_from(LEGACY_BROADCAST_C_SHAPES)) if broadcast else "matrix"
+    else:
+        kind = d("C", st.sampled_from(C_SHAPES if opset >= 11 else C_SHAPES[1:]))
     A = values(d, "A", [K, M] if transA else [M, K], dtype, (-20, 20))
     B = values(d, "B", [N, K] if transB else [K, N], dtype, (-20, 20))
     shape = c_shape(kind, M, N)
@@ -99,7 +112,9 @@ def gemm_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
     explicit = d("explicit_defaults", st.booleans())
     attributes = {k: v for k, v in {"alpha": alpha, "beta": beta, "transA": transA, "transB": transB}.items()
                   if explicit or v != (1.0 if k in ("alpha", "beta") else 0)}
-    return Case("Gemm", {"A": A, "B": B, "C": C}, attributes, draws=d.record)
+    if broadcast is not None:
+        attributes["broadcast"] = broadcast
+    return Case("Gemm", {"A": A, "B": B, "C": C}, attributes, opset=opset, draws=d.record)
 
 
 def gemm_features(case: Case) -> dict[str, Any]:
@@ -118,7 +133,9 @@ def gemm_features(case: Case) -> dict[str, Any]:
         "C_shape": shapes.get(None if C is None else C.shape, "other"),
         # Where swapped transposes still multiply, and give another product.
         "transposes_differ_square": transA != transB and M == K == N,
-        "attributes_implicit": not case.attributes,
+        "attributes_implicit": not case.attributes, "opset": case.opset,
+        # Gemm-6's broadcast attribute (default 0); None where it does not exist (from opset 7).
+        "broadcast": int(a.get("broadcast", 0)) if case.opset < 7 else None,
     }
 
 
@@ -376,12 +393,14 @@ DTYPE_CORNERS = ("dtype=float32", "dtype=float16", "dtype=float64", "dtype=int32
 
 DECLARATIONS = (
     OpDeclaration(
-        op_type="Gemm", summary="Y = alpha * A' @ B' + beta * C with optional transposes and C broadcast",
+        op_type="Gemm", summary="Y = alpha * A' @ B' + beta * C with optional transposes and C broadcast: opsets 6"
+                                " (C broadcast only with broadcast=1), 7, 9 (integers), 11 (C optional) and 13",
         cases=gemm_cases, tolerance=Derived(gemm_bound, "gamma_(K+2)(u) * (|alpha||A'||B'| + |beta||C|) + float64's own + 2n*tiny",
                                                      reference_error_included=True),
         features=gemm_features,
         corners=DTYPE_CORNERS + ("transA=1", "transB=1", "transposes_differ_square", "alpha_not_one", "beta_not_one",
-                                 "beta_zero", "attributes_implicit") + tuple(f"C_shape={k}" for k in C_SHAPES),
+                                 "beta_zero", "attributes_implicit") + tuple(f"C_shape={k}" for k in C_SHAPES)
+        + tuple(f"opset={v}" for v in sorted(set(GEMM_OPSETS))) + ("broadcast=0", "broadcast=1"),
     ),
     OpDeclaration(
         op_type="MatMul", summary="matrix product with NumPy's rules: batched, broadcast batch axes, 1-D operands",

@@ -1,7 +1,10 @@
 """Gemm, MatMul, Gather and Dropout lowered to TensorFlow.
 
 - Gemm: ``tf.linalg.matmul`` with ``transpose_a``/``transpose_b``, then alpha and beta * C
-  (TensorFlow broadcasts C as NumPy does).
+  (TensorFlow broadcasts C as NumPy does). Before opset 7, C is broadcast only where the
+  ``broadcast`` attribute (default 0) is set; without it C must have Y's shape (M, N), and any
+  other C is refused rather than broadcast. Gemm-6 does not say how a broadcast C lines up; NumPy's
+  rules give the legacy rule's (size 1, or a suffix of (M, N)) value wherever that rule applies.
 - MatMul: ``tf.linalg.matmul`` broadcasts batch axes but takes no 1-D operand; a 1-D operand is
   promoted to a row (first) or a column (second) and the added axis removed afterwards, as
   numpy.matmul defines it.
@@ -24,13 +27,14 @@ import numpy as np
 from conformance.errors import Unsupported
 
 
-def gemm(tf, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, **legacy):
-    if legacy.get("broadcast") is not None:
-        raise Unsupported("Gemm's opset < 7 broadcast attribute is not lowered")
+def gemm(tf, A, B, C=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, broadcast=0, opset):
     Y = tf.linalg.matmul(A, B, transpose_a=bool(transA), transpose_b=bool(transB))
     cast = int if Y.dtype.is_integer else float
     if alpha != 1.0:
         Y = Y * tf.constant(cast(alpha), dtype=Y.dtype)
+    if C is not None and opset < 7 and not broadcast and list(C.shape) != list(Y.shape):
+        raise ValueError(f"Gemm-{opset} without broadcast=1 takes C of shape (M, N) = {list(Y.shape)},"
+                         f" not {list(C.shape)}")
     if C is not None:
         Y = Y + tf.constant(cast(beta), dtype=Y.dtype) * C if beta != 1.0 else Y + C
     return Y
