@@ -129,6 +129,19 @@ def test_batch_norm_9_trains_when_it_lists_five_outputs(bn):
     np.testing.assert_allclose([saved_mean[0], saved_var[0]], [1.0, 1.0])
 
 
+@BATCH_NORMS
+def test_batch_norm_6_trains_unless_is_test(bn):
+    # Opset 6 says the mode with is_test (default 0: training, five outputs), not with its outputs.
+    X = np.array([[0.0], [2.0]])
+    one, zero = np.ones(1), np.zeros(1)
+    (inference,) = bn(X, one, zero, np.array([10.0]), one, is_test=1, opset=6, output_count=1)
+    np.testing.assert_allclose(inference[:, 0], (np.array([0, 2]) - 10) / np.sqrt(1 + np.float32(1e-5)), rtol=1e-7)
+    Y, *_, saved_mean, saved_var = bn(X, one, zero, np.array([10.0]), one, opset=6, output_count=5)
+    np.testing.assert_allclose([saved_mean[0], saved_var[0]], [1.0, 1.0])
+    np.testing.assert_allclose(Y[:, 0], [-1 / np.sqrt(1 + np.float32(1e-5)), 1 / np.sqrt(1 + np.float32(1e-5))],
+                               rtol=1e-7)
+
+
 def test_batch_norm_variants_by_hand():
     X = np.array([[0.0], [2.0]])
     args = (X, np.ones(1), np.zeros(1), np.array([10.0]), np.array([3.0]))

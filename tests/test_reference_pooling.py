@@ -79,6 +79,16 @@ def test_count_include_pad_divides_by_the_taps_in_the_padded_input():
     np.testing.assert_allclose(inverted, Y)
 
 
+def test_average_pool_1_leaves_the_padding_out_of_the_divisor():
+    # AveragePool-1 (opsets 1 to 6) has no count_include_pad: "divided by the number of elements exclude
+    # pad". The first 3x3 window of 0..15 with pads 1 holds 0, 1, 4 and 5: 10 / 4, not 10 / 9.
+    case = Case("AveragePool", {"X": np.arange(16.0, dtype=np.float32).reshape(1, 1, 4, 4)},
+                {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=1)
+    (Y,) = get_declaration("AveragePool").expected(case)
+    assert Y[0, 0, 0, 0] == 2.5
+    assert get_declaration("AveragePool").features(case)["partial_window_without_count_include_pad"]
+
+
 def test_max_pooling_ignores_padding_and_pad_value_zero_does_not():
     X = -ONE_TO_FIVE
     Y, I = max_pool(X, kernel_shape=[2], pads=[1, 1])

@@ -177,6 +177,48 @@ def test_newly_lowered_cases_agree_with_the_reference(tensorflow, name):
     assert outcome.status == "agree", f"{name}: {outcome.status}: {outcome.message}"
 
 
+def test_average_pool_1_leaves_the_padding_out_as_its_version_defines(tensorflow):
+    """AveragePool-1 has no count_include_pad (its text: the padding is never counted); the lowering reads
+    the attribute's absence as 0, and the case tells that from counting the padding."""
+    declaration = get_declaration("AveragePool")
+    X = {"X": _array((2, 3, 5, 6), 0)}
+    case = Case("AveragePool", X, {"kernel_shape": [3, 2], "pads": [1, 0, 2, 1], "strides": [2, 1]}, opset=1)
+    counting = Case("AveragePool", X, {**case.attributes, "count_include_pad": 1}, opset=7)
+    assert not np.allclose(declaration.expected(case)[0], declaration.expected(counting)[0])
+    outcome = run_example(declaration, tensorflow, case)
+    assert outcome.status == "agree", outcome.message
+
+
+def test_gemm_6_broadcasts_c_only_where_its_broadcast_attribute_is_set(tensorflow):
+    """Gemm-6: a C of shape (N,) is broadcast with broadcast=1 (the node of ONNX's pytorch-converted
+    test_Linear) and refused without it (default 0: C has Y's shape), not broadcast anyway; beta scales C
+    in both forms (onnx.reference's Gemm_6 drops it without broadcast)."""
+    declaration = get_declaration("Gemm")
+    A, B = _array((4, 3), 1), _array((5, 3), 2)
+    row, matrix = _array((5,), 3), _array((4, 5), 4)
+    for attributes, C in [({"broadcast": 1, "transB": 1, "beta": 0.5}, row), ({"transB": 1, "beta": 0.5}, matrix),
+                          ({"broadcast": 0, "transB": 1, "beta": -2.0}, matrix), ({"broadcast": 1, "transB": 1}, _array((), 5))]:
+        case = Case("Gemm", {"A": A, "B": B, "C": C}, attributes, opset=6)
+        outcome = run_example(declaration, tensorflow, case)
+        assert outcome.status == "agree", f"{attributes}: {outcome.status}: {outcome.message}"
+    for attributes in ({"transB": 1}, {"broadcast": 0, "transB": 1}):
+        case = Case("Gemm", {"A": A, "B": B, "C": row}, attributes, opset=6)
+        with pytest.raises(ValueError, match="without broadcast"):
+            declaration.expected(case)
+        with pytest.raises(ValueError, match="without broadcast"):
+            tensorflow.run(case.model, case.feeds)
+
+
+def test_prelu_6_reads_a_slope_of_c_values_per_channel_where_c_is_also_the_last_axis(tensorflow):
+    """The default reading of PRelu-6 (one value per channel), not NumPy's (along the last axis): the
+    lowering agrees under the default reading itself, not through the alternative."""
+    declaration = get_declaration("PRelu")
+    case = Case("PRelu", {"X": -np.abs(_array((2, 3, 3), 6)), "slope": np.array([1, 2, 3], dtype=np.float32)}, {}, opset=6)
+    assert not np.allclose(declaration.expected(case)[0], declaration.expected(case, ["slope_broadcast_before_7"])[0])
+    outcome = run_example(declaration, tensorflow, case)
+    assert outcome.status == "agree" and outcome.verdict.reading == "", outcome.message
+
+
 @pytest.mark.parametrize("op_type", ["Conv", "ConvTranspose", "MaxPool", "AveragePool"])
 def test_drawn_same_lower_cases_agree_with_the_reference(tensorflow, op_type):
     """The declaration's own SAME_LOWER draws: agree, or Unsupported for a reason other than SAME_LOWER.

@@ -7,9 +7,13 @@ The strategies make conventions visible rather than hide them under large varian
   outside the square root) changes the answer; means from zero to 1000 standard deviations, where
   a numerically careless variance (one-pass ``E[x^2] - E[x]^2``) falls apart;
 - N != C, C = 1, spatial size 1, small reductions (where n and n - 1 differ by a lot), every
-  BatchNormalization opset whose semantics differ (7 with ``spatial``, 9 with five training
-  outputs, 14 with ``training_mode``, 15 with separate parameter types), momenta that tell
-  ``momentum`` from ``1 - momentum``;
+  BatchNormalization opset whose semantics differ (6 with ``is_test``, the version a model stamped
+  opset 6 uses, as ONNX's ``pytorch-converted`` test models are: mostly ``is_test=1`` with Y alone,
+  a quarter in training with five outputs; 7 with ``spatial``, 9 with five training outputs, 14
+  with ``training_mode``, 15 with separate parameter types), momenta that tell ``momentum`` from
+  ``1 - momentum``. Opset 6's ``spatial=0`` is drawn on 2-D X only: its text gives every parameter
+  shape (C) yet computes the statistics "per feature", which for X of rank 3 or more reads either
+  way; on N x C both readings are the per-channel statistics;
 - LRN sizes 1 to 9 of both parities with channel counts below, at and above them (windows
   clipped at both edges), alpha over five decades so that ``alpha`` and ``alpha / size`` differ
   visibly even when the squares are small.
@@ -217,19 +221,23 @@ def _own_precisions(*arrays: np.ndarray) -> nb.Precisions:
 
 # --- BatchNormalization -------------------------------------------------------------------------
 
-BATCH_NORM_OPSETS = (15, 15, 15, 14, 9, 7)
+BATCH_NORM_OPSETS = (15, 15, 15, 15, 14, 9, 7, 6)
 
 
 @st.composite
 def batch_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
-    """BatchNormalization calls: opsets 7 (spatial 0 and 1), 9 (one or five outputs), 14 and 15, inference
-    and training, 1-D to 5-D, mixed parameter types at 14 and 15."""
+    """BatchNormalization calls: opsets 6 (is_test, mostly 1), 7 (spatial 0 and 1), 9 (one or five outputs),
+    14 and 15, inference and training, 1-D to 5-D, mixed parameter types at 14 and 15."""
     d = Draws(draw, pins)
     opset = d("opset", st.sampled_from(BATCH_NORM_OPSETS))
-    training = d("training", st.booleans())
+    # Opset 6 is mostly is_test=1 (inference, as exported models are), the others half and half.
+    training = d("training", st.sampled_from((False, False, False, True)) if opset < 7 else st.booleans())
     dtype = d("dtype", float_dtypes())
-    spatial = d("spatial", st.sampled_from((1, 1, 0))) if opset < 9 else 1
-    rank = d("rank", st.sampled_from((1, 2, 3, 4, 4, 5) if opset >= 9 else (2, 3, 4, 4, 5)))
+    spatial = d("spatial", st.sampled_from((1, 1, 0) if opset >= 7 else (1, 1, 1, 0))) if opset < 9 else 1
+    if opset < 7 and not spatial:  # opset 6's spatial=0: parameters of shape (C), so X is N x C (docstring)
+        rank = d("rank", st.sampled_from((2,)))
+    else:
+        rank = d("rank", st.sampled_from((1, 2, 3, 4, 4, 5) if opset >= 9 else (2, 3, 4, 4, 5)))
     if rank == 1:
         C, N = 1, d("N", st.integers(1, 12))
         shape = [N]
@@ -258,6 +266,8 @@ def batch_normalization_cases(draw, pins: Mapping[str, Any] | None = None) -> Ca
         values["training_mode"], defaults["training_mode"] = int(training), 0
     if opset < 9:
         values["spatial"], defaults["spatial"] = spatial, 1
+    if opset < 7:
+        values["is_test"], defaults["is_test"] = int(not training), 0
     attributes = _attributes(d, values, defaults)
     names = ("input_mean", "input_var") if opset >= 14 else ("mean", "var")
     inputs = {"X": X, "scale": scale, "B": B, names[0]: input_mean, names[1]: input_var}
@@ -321,6 +331,8 @@ def batch_normalization_features(case: Case) -> dict[str, Any]:
         })
     features.update({
         "training": training,
+        # opset 6's attribute (none later): 1 in test mode, 0 (its default) in training
+        "is_test": int(case.attributes.get("is_test", 0)) if case.opset < 7 else None,
         "spatial": int(spatial),
         "epsilon": float(epsilon),
         "momentum": float(case.attributes.get("momentum", 0.9)),
@@ -378,7 +390,8 @@ def batch_normalization_bounds(case: Case, variants: Iterable[str] = ()) -> list
 
 
 BATCH_NORM_CORNERS = (
-    "opset=7", "opset=9", "opset=14", "opset=15", "training", "training=False", "spatial=0",
+    "opset=6", "opset=7", "opset=9", "opset=14", "opset=15", "training", "training=False", "spatial=0",
+    "is_test=1", "is_test=0",
     "dtype=float16", "dtype=float32", "dtype=float64", "rank=1", "rank=2", "rank=3", "rank=4", "rank=5",
     "channels_one", "batch_ne_channels", "spatial_one", "mixed_dtypes", "variance_near_epsilon",
     "variance_far_below_epsilon", "mean_far_from_zero", "small_reduction", "constant_group",
@@ -880,7 +893,8 @@ LP_NORM_CORNERS = (
 DECLARATIONS = (
     OpDeclaration(
         op_type="BatchNormalization",
-        summary="batch normalization, inference and training (running statistics), opsets 7, 9, 14 and 15",
+        summary="batch normalization, inference and training (running statistics), opsets 6 (is_test), 7, 9, 14"
+                " and 15",
         cases=batch_normalization_cases,
         tolerance=Derived(batch_normalization_bounds, "two-pass statistics and rsqrt rounding, propagated"
                                                       " (conformance.ops.normalization_bounds)"),

@@ -15,7 +15,17 @@ The strategies draw valid geometry only and lean on the corners where convention
 - asymmetric pads, dilations, strides larger than the kernel, N != C;
 - MaxPool's Indices output with ``storage_order`` 0 and 1, on values without ties (the spec does
   not say which of two equal maxima is meant), and int8/uint8 inputs;
-- LpPool with p = 1, 2, 3.
+- LpPool with p = 1, 2, 3;
+- AveragePool at its older versions besides the current one (22, drawn about half the time), each with
+  exactly the attributes its schema defines (``pool_attributes``): 1 (no ``count_include_pad``: the
+  padding is always left out of the divisor; that version is the one a model stamped opset 1 to 6
+  uses, as ONNX's ``pytorch-converted`` test models are), 7 (``count_include_pad``), 10
+  (``ceil_mode``), 11 (the same attributes as 10; its text defines SAME by ``ceil(input / stride)``
+  and adds a floor formula for auto_pad without ``ceil_mode``, ``floor((in - eff_kernel + 1) /
+  stride)`` for VALID and ``floor(in / stride)`` for SAME, which contradicts both its own
+  ``auto_pad`` text and ONNX's shape inference for that version; the reference follows the latter,
+  as opset 19's text does) and 19 (``dilations``). Before opset 7, a window that reads padding
+  (``partial_window_without_count_include_pad``) is where the versions differ.
 
 Every window holds at least one input element (the spec gives no value for a window of padding
 only), and X has about 4k elements at most.
@@ -44,12 +54,14 @@ Tolerances, with u the unit roundoff of X's dtype and k the taps of one window:
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+import onnx
 from hypothesis import assume
 
-from conformance.case import Case
+from conformance.case import Case, current_opset
 from conformance.ops.declaration import OpDeclaration
 from conformance.strategies import (
     Draws,
@@ -78,6 +90,23 @@ INPUT_BUDGET = 4096  # elements of X
 AUTO_PADS = ("NOTSET", "NOTSET", "NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
 INTEGER_DTYPES = ("int8", "uint8")
 POOLS = ("MaxPool", "AveragePool", "LpPool")
+# The operator versions drawn besides the current one (about as often as the current one); the
+# attributes each defines come from its schema (pool_attributes).
+OLDER_OPSETS = {"AveragePool": (19, 11, 10, 7, 1)}
+
+
+@cache
+def pool_opsets(op_type: str) -> tuple[int, ...]:
+    """The opsets drawn for ``op_type``: its current version first (Hypothesis shrinks towards it),
+    as often as all the older ones together."""
+    older = OLDER_OPSETS.get(op_type, ())
+    return (current_opset(op_type),) * max(1, len(older)) + older
+
+
+@cache
+def pool_attributes(op_type: str, opset: int) -> frozenset[str]:
+    """The attributes ``op_type``'s version at ``opset`` defines (from onnx's schema of that version)."""
+    return frozenset(onnx.defs.get_schema(op_type, opset).attributes)
 
 
 def integer_array(draws: Draws, label: str, shape, dtype: str) -> np.ndarray:
@@ -124,6 +153,8 @@ def _dtype(d: Draws, op_type: str) -> str:
 def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Case:
     """A MaxPool, AveragePool or LpPool call (see the module docstring for what it favours)."""
     d = Draws(draw, pins)
+    opset = d("opset", st.sampled_from(pool_opsets(op_type))) if op_type in OLDER_OPSETS else current_opset(op_type)
+    defined = pool_attributes(op_type, opset)
     # A quarter of the cases aim at 3-D SAME with a stride exceeding the kernel by 2 or more
     # (conformance.strategies.windows): the rest are drawn anywhere.
     shift = d("region", st.sampled_from(REGIONS)) == SAME_WINDOW_SHIFT
@@ -140,12 +171,14 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
         strides = d("strides", shifting_strides(tuple(extents), tuple(shifted)))
     else:
         kernel = d("kernel_shape", st.lists(st.integers(1, largest), min_size=rank, max_size=rank))
-        dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank))
+        dilations = d("dilations", st.lists(st.sampled_from((1, 1, 2, widest)), min_size=rank, max_size=rank)
+                      if "dilations" in defined else st.just([1] * rank))
         strides = d("strides", st.lists(st.sampled_from(STRIDES), min_size=rank, max_size=rank))
         extents = [effective_kernel(k, dl) for k, dl in zip(kernel, dilations)]
     auto_pad = d("auto_pad", st.sampled_from(SHIFT_AUTO_PADS if shift else AUTO_PADS))
     # ceil_mode under VALID half the time: where rounding up would add a window, onnxruntime does.
-    ceil_mode = d("ceil_mode", st.sampled_from({"NOTSET": (0, 1, 1), "VALID": (0, 1)}.get(auto_pad, (0, 0, 1))))
+    ceil_mode = d("ceil_mode", st.sampled_from({"NOTSET": (0, 1, 1), "VALID": (0, 1)}.get(auto_pad, (0, 0, 1))
+                                               if "ceil_mode" in defined else (0,)))
     pads = None
     if auto_pad == "NOTSET":
         pads = d("pads", integer_lists(tuple((0, e - 1) for e in extents * 2)))
@@ -179,8 +212,9 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
     elif op_type == "AveragePool":
         # Aimed at SAME's window shift, the padding of the other axes is left out of the divisor,
         # as TensorFlow's own SAME average does (count_include_pad=1 there comes from the other draws).
-        values["count_include_pad"] = d("count_include_pad", st.just(0) if shift else st.sampled_from((0, 1)))
-        defaults["count_include_pad"] = 0
+        if "count_include_pad" in defined:
+            values["count_include_pad"] = d("count_include_pad", st.just(0) if shift else st.sampled_from((0, 1)))
+            defaults["count_include_pad"] = 0
         X = float_array(d, "X", shape, dtype)
     else:
         # float16 keeps to p <= 2: at most 27 squares of |x| <= 4 * 4 stay far below float16's 65504.
@@ -188,8 +222,8 @@ def pool_cases(draw, op_type: str, pins: Mapping[str, Any] | None = None) -> Cas
         values["p"] = p
         defaults["p"] = 2
         X = float_array(d, "X", shape, dtype)
-    attributes = _attributes(d, values, defaults)
-    return Case(op_type, {"X": X}, attributes, outputs=outputs, draws=d.record)
+    attributes = _attributes(d, {k: v for k, v in values.items() if k in defined}, defaults)
+    return Case(op_type, {"X": X}, attributes, outputs=outputs, opset=opset, draws=d.record)
 
 
 @st.composite
@@ -224,7 +258,10 @@ def pool_features(case: Case) -> dict[str, Any]:
     padded = any(begins) or any(ends)
     raw_total = min((-(-n // s) - 1) * s + effective_kernel(k, dl) - n
                     for n, k, s, dl in zip(X.shape[2:], kernel, strides, dilations)) if auto_pad.startswith("SAME") else 0
+    partial_window = bool((tap_counts(X.shape[2:], kernel, strides, dilations, begins, ends, output, False)
+                           < int(np.prod(kernel))).any())
     return {
+        "opset": case.opset,
         "spatial_rank": rank,
         "dtype": str(X.dtype),
         "auto_pad": auto_pad,
@@ -264,8 +301,10 @@ def pool_features(case: Case) -> dict[str, Any]:
                                        for b, e, k, dl in zip(begins, ends, kernel, dilations)),
         "pad_ge_kernel": any(max(b, e) >= k for b, e, k in zip(begins, ends, kernel)),
         # some window has fewer taps inside the input than the kernel has (padding or overhang)
-        "partial_window": bool((tap_counts(X.shape[2:], kernel, strides, dilations, begins, ends, output, False)
-                                < int(np.prod(kernel))).any()),
+        "partial_window": partial_window,
+        # AveragePool before opset 7 has no count_include_pad: such a window's divisor leaves the padding out
+        "partial_window_without_count_include_pad": partial_window and case.op_type == "AveragePool"
+        and "count_include_pad" not in pool_attributes(case.op_type, case.opset),
         "negative_window_at_padding": padded and bool(_negative_window_at_padding(X, kernel, strides, dilations,
                                                                                  begins, ends, output)),
         "max_abs_input": float(np.abs(X.astype(np.float64)).max()) if X.size else 0.0,
@@ -359,8 +398,11 @@ DECLARATIONS = (
     _declaration("MaxPool", "N-D max pooling with pads, auto_pad, strides, dilations, ceil_mode and Indices",
                  Exact(count=2),
                  ("dtype=int8", "dtype=uint8", "with_indices", "storage_order=1", "negative_window_at_padding")),
-    _declaration("AveragePool", "N-D average pooling with count_include_pad, ceil_mode and dilations",
-                 Accumulation(taps_per_window), ("count_include_pad=1", "count_include_pad=0")),
+    _declaration("AveragePool", "N-D average pooling with count_include_pad, ceil_mode and dilations;"
+                 " opsets 1 (padding never counted), 7, 10, 11, 19 and 22",
+                 Accumulation(taps_per_window),
+                 ("count_include_pad=1", "count_include_pad=0", "opset=1", "opset=7", "opset=10", "opset=11",
+                  "opset=19", "opset=22", "partial_window_without_count_include_pad")),
     _declaration("LpPool", "N-D Lp-norm pooling (p = 1, 2, 3) with pads, strides, dilations and ceil_mode",
                  Derived(lp_pool_bounds, "(gamma_{k+p+3}(u) + u|ln S|/p) * y + (k*tiny)^(1/p)"), ("p=1", "p=2", "p=3")),
     _global_declaration("GlobalAveragePool", "mean over every spatial axis", Accumulation(elements_per_plane)),
