@@ -7,8 +7,9 @@
   ``tf.tile`` and ``tf.broadcast_to`` (to the broadcast of the input's shape with the requested
   one, as Expand broadcasts both ways).
 - Slice becomes one ``tf.strided_slice`` over every axis, the axes not sliced masked whole.
-- Pad becomes ``tf.pad`` in CONSTANT or REFLECT mode, after a ``tf.slice`` for negative pads;
-  TensorFlow has no edge or wrap mode, which are Unsupported.
+- Pad becomes ``tf.pad`` in CONSTANT or REFLECT mode, after a ``tf.slice`` for negative pads.
+  ``tf.pad`` has no edge or wrap mode: each padded axis becomes one ``tf.gather`` of its own
+  indices, extended past both ends and clamped into the axis (edge) or taken modulo its size (wrap).
 - ConstantOfShape becomes ``tf.fill`` with the value attribute's one element (float32 0 when absent).
 - DepthToSpace and SpaceToDepth become ``tf.nn.depth_to_space`` / ``space_to_depth`` on NHWC
   data. TensorFlow orders a block's depth as (row, column, channel), ONNX's DCR order; CRD
@@ -98,8 +99,6 @@ def slice_(tf, data, starts, ends, axes=None, steps=None):
 
 
 def pad(tf, data, pads=None, constant_value=None, axes=None, *, mode="constant", value=None):
-    if mode not in ("constant", "reflect"):
-        raise Unsupported(f"tf.pad has no {mode} mode (only CONSTANT, REFLECT and SYMMETRIC)")
     rank = len(data.shape)
     listed = _values(pads)
     chosen = [_positive(a, rank) for a in (_values(axes) or range(rank))]
@@ -111,11 +110,27 @@ def pad(tf, data, pads=None, constant_value=None, axes=None, *, mode="constant",
         size = [d - max(0, -b) - max(0, -e) for (b, e), d in zip(widths, data.shape)]
         data = tf.slice(data, begin, size)
         widths = [[max(0, b), max(0, e)] for b, e in widths]
+    if mode in ("edge", "wrap"):
+        return _pad_by_gathering(tf, data, widths, mode)
     if mode == "reflect":
         return tf.pad(data, widths, mode="REFLECT")
+    if mode != "constant":
+        raise Unsupported(f"Pad has no {mode} mode")
     fill = constant_value if constant_value is not None else value
     fill = tf.zeros([], dtype=data.dtype) if fill is None else tf.cast(tf.reshape(fill, []), data.dtype)
     return tf.pad(data, widths, mode="CONSTANT", constant_values=fill)
+
+
+def _pad_by_gathering(tf, data, widths, mode: str):
+    """Edge and wrap padding: on each padded axis, the element each output position reads, by its
+    position relative to the axis's first element, clamped (edge) or periodic (wrap)."""
+    for axis, (begin, end) in enumerate(widths):
+        if begin or end:
+            size = data.shape[axis]
+            positions = np.arange(-begin, size + end)
+            read = np.clip(positions, 0, size - 1) if mode == "edge" else positions % size
+            data = tf.gather(data, read, axis=axis)
+    return data
 
 
 def tile(tf, input, repeats):
@@ -163,7 +178,12 @@ def space_to_depth(tf, input, *, blocksize, mode="DCR"):
     return channels_first(tf, y)
 
 
+def identity(tf, input):
+    return tf.identity(input)
+
+
 LOWERINGS = {
+    "Identity": identity,
     "Reshape": reshape,
     "Flatten": flatten,
     "Squeeze": squeeze,
