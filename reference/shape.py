@@ -503,7 +503,13 @@ def space_to_depth(input: np.ndarray, *, blocksize: int, mode: str = "DCR",
     return arranged.reshape(b, c * blocksize * blocksize, h // blocksize, w // blocksize)
 
 
+def identity(input: np.ndarray) -> np.ndarray:
+    """The input, unchanged (a copy): every value, shape and dtype."""
+    return np.array(input, copy=True)
+
+
 OPERATORS = {
+    "Identity": identity,
     "Reshape": reshape,
     "Flatten": flatten,
     "Squeeze": squeeze,

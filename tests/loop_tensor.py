@@ -314,6 +314,14 @@ def reshape_by_loops(data: np.ndarray, shape, *, allowzero: int = 0) -> np.ndarr
     return row_major(data, target)
 
 
+def identity_by_loops(data: np.ndarray) -> np.ndarray:
+    """Every element copied, one at a time, into a new array of the same shape and dtype."""
+    out = np.empty(data.shape, dtype=data.dtype)
+    for index in np.ndindex(*data.shape):
+        out[index] = data[index]
+    return out
+
+
 def flatten_by_loops(data: np.ndarray, *, axis: int = 1) -> np.ndarray:
     axis = axis + data.ndim if axis < 0 else axis
     return row_major(data, [math.prod(data.shape[:axis]), math.prod(data.shape[axis:])])
@@ -334,6 +342,7 @@ def unsqueeze_by_loops(data: np.ndarray, axes=None) -> np.ndarray:
 
 
 BY_LOOPS = {
+    "Identity": identity_by_loops,
     "Slice": slice_by_loops,
     "Pad": pad_by_loops,
     "DepthToSpace": depth_to_space_by_loops,

@@ -52,9 +52,12 @@ def op_types(model: onnx.ModelProto) -> set[str]:
 
 
 def declared_only(model: onnx.ModelProto) -> bool:
-    """Whether every node of the model is a declared operator of the default domain (and there is one)."""
+    """Whether every node of the model is a declared operator of the default domain (and there is one),
+    on tensors: a declaration certifies tensors, not Identity's sequences and optionals."""
     types = op_types(model)
-    return bool(types) and types <= set(declarations()) and all(n.domain in ("", "ai.onnx") for n in model.graph.node)
+    values = [*model.graph.input, *model.graph.output]
+    return (bool(types) and types <= set(declarations()) and all(n.domain in ("", "ai.onnx") for n in model.graph.node)
+            and all(v.type.HasField("tensor_type") for v in values))
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Shape and data movement: Reshape, Flatten, Squeeze, Unsqueeze, Concat, Split, Transpose, Slice,
+"""Shape and data movement: Identity, Reshape, Flatten, Squeeze, Unsqueeze, Concat, Split, Transpose, Slice,
 Pad, Tile, Expand, ConstantOfShape, DepthToSpace and SpaceToDepth: the cases to draw and the
 features that describe them.
 
@@ -137,6 +137,21 @@ def reshape_features(case: Case) -> dict[str, Any]:
         "literal_zero": 0 in shape and bool(allowzero),
         "to_scalar": not shape,
     }
+
+
+# -- Identity -----------------------------------------------------------------------------------
+
+
+@st.composite
+def identity_cases(draw, pins: Mapping[str, Any] | None = None) -> Case:
+    d, opset, dtype = _start(draw, "Identity", 1, pins)
+    low = d("low", st.sampled_from((1, 1, 1, 0)))  # now and then an empty tensor
+    shape = shape_within(d, "shape", d("rank", st.sampled_from((0, 1, 2, 3, 4, 4, 5))), BUDGET, low=low, high=5)
+    return Case("Identity", {"input": data_array(d, "input", shape, dtype)}, opset=opset, draws=d.record)
+
+
+def identity_features(case: Case) -> dict[str, Any]:
+    return _common(case, case.inputs["input"])
 
 
 # -- Flatten ------------------------------------------------------------------------------------
@@ -624,6 +639,8 @@ def _declaration(op_type: str, summary: str, cases, features, corners: tuple[str
 
 
 DECLARATIONS = (
+    _declaration("Identity", "the input unchanged (every Keras layer that is the identity at inference)",
+                 identity_cases, identity_features, ("rank=0", "zero_size")),
     _declaration("Reshape", "row-major reshape with 0 (copy) and -1 (inferred), allowzero", reshape_cases,
                  reshape_features, ("copies_dimension", "infers_dimension", "literal_zero", "to_scalar",
                                     "allowzero_given", "zero_size", "opset=5", "opset=14")),
