@@ -11,6 +11,7 @@ __all__ = [
     "__version__",
     "check_model",
     "load_backend",
+    "load_model",
 ]
 
 
@@ -27,3 +28,12 @@ def check_model(model, backends, inputs=None, **options):
     from conformance.model.check import check_model as check
 
     return check(model, backends, inputs, **options)
+
+
+def load_model(path, *, weights=None):
+    """The model at ``path`` as an ``onnx.ModelProto``: an ONNX file, or a Keras file in any format
+    (told by its content: ``.keras``, HDF5, or an architecture's JSON with its ``weights`` file),
+    read without Keras or TensorFlow and without running anything it holds."""
+    from conformance.model.load import load_any_model
+
+    return load_any_model(path, weights=weights)

@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.set_defaults(handler=lambda args: (model.print_help(), EXIT_USAGE)[1], command="model")
     check = model_commands.add_parser(
         "check", help="find the first node of a model that a backend computes wrongly",
-        description="Check MODEL (an ONNX file) node by node. The float64 reference walks the graph; each node whose"
+        description="Check MODEL (an ONNX file, or a Keras file in any format: see `conformance model convert`)"
+                    " node by node. The float64 reference walks the graph; each node whose"
                     " operator is declared becomes a single-node case on the reference's values upstream (rounded"
                     " to the model's types), run on every backend and judged by the operator's bound, known"
                     " divergences included (isolated). The first node a backend fails is reported, diagnosed and"
@@ -257,14 +258,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.set_defaults(handler=cmd_model_check, command="model check")
-    check.add_argument("model", type=Path, metavar="MODEL", help="an ONNX model file (.onnx)")
+    check.add_argument("model", type=Path, metavar="MODEL",
+                       help="an ONNX model, or a Keras model (.keras, .h5, config.json or to_json()'s JSON), told by"
+                            " its content")
+    check.add_argument("--weights", type=Path, metavar="W",
+                       help="the weights file of a Keras architecture saved alone (.weights.h5, or save_weights()'s .h5)")
     given = check.add_mutually_exclusive_group()
     given.add_argument("--inputs", type=Path, metavar="FILE.npz", help="the input arrays, by input name")
     given.add_argument("--test-data", type=Path, metavar="DIR",
                        help="an ONNX test data set's folder: its input_N.pb, in graph-input order, and its"
                             " output_N.pb, which the reference's outputs and each backend's are compared with")
     check.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
-                       help="the size of a symbolic dimension, for drawn inputs (repeatable)")
+                       help="the size of a symbolic dimension, for drawn inputs (repeatable; one named batch, as a Keras"
+                            " model's is, defaults to 1)")
     check.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the drawn inputs (default: 0)")
     check.add_argument("--random-weights", type=int, metavar="SEED",
                        help="redraw every floating-point weight from SEED: a normal scaled by fan-in, valid for its"
@@ -281,6 +287,23 @@ def build_parser() -> argparse.ArgumentParser:
                             " with their replay commands, each node's isolated error and end-to-end deviation"
                             " plotted in graph order, the nodes table) into DIR")
     _json_option(check, '{"model", "environment", "results": [{"backend", "status", "first_divergence", "nodes"}]}')
+
+    convert = model_commands.add_parser(
+        "convert", help="write a Keras model as the ONNX model the check reads",
+        description="Convert PATH, a Keras model, to ONNX, as `conformance model check` reads it: one group of nodes"
+                    " per Keras layer (each node's name starts with the layer's name), faithful to the Keras"
+                    " version and backend that wrote the file. Formats, told by content: Keras 3's .keras; a"
+                    " whole model in HDF5 written by Keras 1, 2 or 3; an architecture in JSON (Keras 3's"
+                    " config.json, Keras 1/2's to_json()) with its weights file (--weights). Read with json,"
+                    " zipfile and h5py alone: neither Keras nor TensorFlow is imported, and no code stored in the"
+                    " file is run (a Lambda layer is an error).",
+        epilog="exit status: 0 when written; 2 when the file cannot be read or holds a layer this importer does"
+               " not convert (one error: line).",
+    )
+    convert.set_defaults(handler=cmd_model_convert, command="model convert")
+    convert.add_argument("path", type=Path, metavar="PATH", help="the Keras model (or an ONNX model, rewritten checked)")
+    convert.add_argument("--weights", type=Path, metavar="W", help="the weights file of an architecture saved alone")
+    convert.add_argument("--out", type=Path, required=True, metavar="MODEL.onnx", help="where to write the ONNX model")
 
     bench = command(
         "bench", cmd_bench, "measure the harness's speed (examples per second, reference vs onnx.reference)",
@@ -597,11 +620,11 @@ def cmd_divergences(args) -> int:
 def cmd_model_check(args) -> int:
     from conformance.model.check import check_model
     from conformance.model.inputs import data_set_inputs, drawn_inputs, npz_inputs, parse_dims
-    from conformance.model.load import load_model_file
+    from conformance.model.load import load_any_model
     from conformance.model.summary import check_json, check_text
     from conformance.model.weights import fold_constants, randomize_weights
 
-    model = load_model_file(args.model)
+    model = load_any_model(args.model, weights=args.weights)
     fold_constants(model)
     if args.random_weights is not None:
         randomize_weights(model, args.random_weights)
@@ -635,6 +658,20 @@ def cmd_model_check(args) -> int:
             print(f"{spec}: {UNAVAILABLE_TEXT} ({reason})")
     failed = any(r.status in ("disagree", "error") for r in checked.results)
     return EXIT_FAILED if failed or unavailable else EXIT_OK
+
+
+def cmd_model_convert(args) -> int:
+    from conformance.model.load import load_any_model
+
+    model = load_any_model(args.path, weights=args.weights)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(model.SerializeToString())
+    except OSError as error:
+        raise ConformanceError(f"{args.out}: cannot write it ({error.strerror or error})") from None
+    layers = len({node.name.split("/")[0] for node in model.graph.node})
+    print(f"wrote {args.out}: {len(model.graph.node)} nodes from {layers} layers ({model.producer_name})")
+    return EXIT_OK
 
 
 def cmd_bench(args) -> int:

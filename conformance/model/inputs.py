@@ -45,12 +45,17 @@ def parse_dims(texts: list[str]) -> dict[str, int]:
     return dims
 
 
+# Symbolic dimensions with a size by default: the batch of a Keras model (conformance.keras names it so).
+DEFAULT_DIMS = {"batch": 1}
+
+
 def drawn_inputs(model: onnx.ModelProto, seed: int = 0, dims: Mapping[str, int] | None = None) -> dict[str, np.ndarray]:
-    """An array for each input, drawn from a normal (floating point) or [0, 4) (integers), seeded."""
+    """An array for each input, drawn from a normal (floating point) or [0, 4) (integers), seeded;
+    a symbolic dimension takes its size from ``dims``, else from ``DEFAULT_DIMS``."""
     rng = np.random.default_rng(seed)
     arrays = {}
     for value in model_inputs(model):
-        dtype, shape = _type_of(value, dims or {})
+        dtype, shape = _type_of(value, {**DEFAULT_DIMS, **(dims or {})})
         if dtype.kind == "f":
             arrays[value.name] = rng.standard_normal(shape).astype(dtype)
         elif dtype.kind in "iu":

@@ -48,6 +48,28 @@ def load_model_file(path: Path | str) -> onnx.ModelProto:
     return checked(model, where)
 
 
+def load_any_model(path: Path | str, *, weights: Path | str | None = None) -> onnx.ModelProto:
+    """The model at ``path``, ONNX or Keras (``conformance.keras``), told apart by content, checked
+    and shape-inferred. ``weights``: a Keras architecture's separate weights file."""
+    from conformance.keras.files import file_kind
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except IsADirectoryError:
+        raise ConformanceError(f"{path}: a directory, not a model file") from None
+    except OSError as error:
+        raise ConformanceError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if file_kind(head) in ("zip", "hdf5", "json"):
+        from conformance.keras import load_keras
+
+        return load_keras(path, weights)
+    if weights is not None:
+        raise ConformanceError(f"{path}: not a Keras file, so --weights does not apply")
+    return load_model_file(path)
+
+
 def checked(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     """``model`` after ``onnx.checker`` and strict shape inference; ConformanceError if either fails."""
     try:

@@ -1,0 +1,113 @@
+"""Convolutions: Conv1D/2D/3D, DepthwiseConv1D/2D, SeparableConv1D/2D, as ONNX Conv in channels first.
+
+Keras stores a kernel as (*kernel_size, in_channels / groups, filters); ONNX wants
+(filters, in_channels / groups, *kernel_size). Keras 1 and 2 files written by the Theano backend
+hold true-convolution kernels (Theano flips them; Keras 2 flipped them again on loading into
+TensorFlow, ``conv_utils.convert_kernel``): their spatial axes are flipped back here, since ONNX's
+Conv is a cross-correlation, as TensorFlow's is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance.errors import ConformanceError
+from conformance.keras.activations import activation
+from conformance.keras.builder import GraphBuilder
+from conformance.keras.graph import Call
+from conformance.keras.layers.layout import channels_last, same_pads, to_channels_first, to_channels_last, tuple_of
+
+
+# The layers whose kernels Keras 2 flipped when it loaded a Theano file into TensorFlow
+# (``preprocess_weights_for_loading``: Conv1D, Conv2D, Conv3D; Keras 1 names included).
+THEANO_FLIPPED = ("Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D")
+
+
+def onnx_kernel(kernel: np.ndarray, call: Call) -> np.ndarray:
+    """A Keras kernel (*spatial, in, out) as ONNX's (out, in, *spatial), its spatial axes flipped
+    back where Theano wrote a convolution's kernel."""
+    spatial = kernel.ndim - 2
+    if call.backend == "theano" and call.keras_major <= 2 and call.class_name in THEANO_FLIPPED:
+        kernel = kernel[(slice(None, None, -1),) * spatial]
+    return np.ascontiguousarray(kernel.transpose(spatial + 1, spatial, *range(spatial)))
+
+
+def _pads(call: Call, g: GraphBuilder, x: str, kernel, strides, dilations) -> list[int]:
+    padding = call.get("padding", "valid")
+    rank = g.rank(x)
+    if padding == "valid":
+        return [0] * (2 * (rank - 2))
+    if padding == "same":
+        sizes = g.shape(x)[1:-1] if channels_last(call) else g.shape(x)[2:]
+        return same_pads(sizes, kernel, strides, dilations, call.name)
+    if padding == "causal" and rank == 3:
+        return [(kernel[0] - 1) * dilations[0], 0]
+    raise ConformanceError(f"layer {call.name!r}: padding {padding!r} is not valid, same (or causal in 1-D)")
+
+
+def _convolution(call: Call, x: str, g: GraphBuilder, W: np.ndarray, bias: np.ndarray | None, group: int) -> str:
+    spatial = W.ndim - 2
+    kernel = list(W.shape[2:])
+    strides = tuple_of(call, "strides", spatial, 1)
+    dilations = tuple_of(call, "dilation_rate", spatial, 1)
+    pads = _pads(call, g, x, kernel, strides, dilations)
+    last = channels_last(call)
+    inputs = [to_channels_first(g, x, call.name) if last else x, g.constant(f"{call.name}/W", W)]
+    if bias is not None:
+        inputs.append(g.constant(f"{call.name}/B", bias))
+    y = g.one("Conv", inputs, f"{call.name}/conv", kernel_shape=kernel, strides=strides, dilations=dilations,
+              pads=pads, group=group)
+    return to_channels_last(g, y, call.name) if last else y
+
+
+def conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
+    (x,) = inputs
+    names = ("kernel", "bias") if call.get("use_bias", True) else ("kernel",)
+    weights = call.weights(*names)
+    W = onnx_kernel(weights["kernel"], call)
+    groups = int(call.get("groups", 1) or 1)
+    y = _convolution(call, x, g, W, weights.get("bias"), groups)
+    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
+
+
+def depthwise_conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
+    """A kernel of (*spatial, channels, multiplier): output channel c * multiplier + m reads channel c.
+    Keras 2 names it ``depthwise_kernel``, Keras 3 ``kernel``."""
+    (x,) = inputs
+    names = ("kernel|depthwise_kernel", "bias") if call.get("use_bias", True) else ("kernel|depthwise_kernel",)
+    weights = call.weights(*names)
+    kernel = weights["kernel"]
+    spatial = kernel.ndim - 2
+    channels, multiplier = kernel.shape[-2:]
+    W = onnx_kernel(kernel.reshape(*kernel.shape[:spatial], 1, channels * multiplier), call)
+    y = _convolution(call, x, g, W, weights.get("bias"), channels)
+    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
+
+
+def separable_conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
+    """A depthwise convolution (strided, dilated, padded) then a 1x1 one, and the bias."""
+    (x,) = inputs
+    names = ("depthwise_kernel", "pointwise_kernel") + (("bias",) if call.get("use_bias", True) else ())
+    weights = call.weights(*names)
+    depthwise, pointwise = weights["depthwise_kernel"], weights["pointwise_kernel"]
+    spatial = depthwise.ndim - 2
+    channels, multiplier = depthwise.shape[-2:]
+    W = onnx_kernel(depthwise.reshape(*depthwise.shape[:spatial], 1, channels * multiplier), call)
+    last = channels_last(call)
+    y = _convolution(call, x, g, W, None, channels)
+    y = to_channels_first(g, y, f"{call.name}/pointwise") if last else y
+    inputs_ = [y, g.constant(f"{call.name}/pointwise_W", onnx_kernel(pointwise, call))]
+    if "bias" in weights:
+        inputs_.append(g.constant(f"{call.name}/B", weights["bias"]))
+    y = g.one("Conv", inputs_, f"{call.name}/pointwise", kernel_shape=[1] * spatial)
+    y = to_channels_last(g, y, f"{call.name}/pointwise") if last else y
+    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
+
+
+LAYERS = {
+    "Conv1D": conv, "Conv2D": conv, "Conv3D": conv,
+    "Convolution1D": conv, "Convolution2D": conv, "Convolution3D": conv,
+    "DepthwiseConv1D": depthwise_conv, "DepthwiseConv2D": depthwise_conv,
+    "SeparableConv1D": separable_conv, "SeparableConv2D": separable_conv,
+    "SeparableConvolution1D": separable_conv, "SeparableConvolution2D": separable_conv,
+}
