@@ -74,7 +74,7 @@ def pow(tf, X, Y, **attributes):
 
 
 def _broadcast_all(tf, inputs):
-    shape = reduce(tf.broadcast_static_shape, (x.shape for x in inputs))
+    shape = reduce(tf.broadcast_static_shape, (tf.TensorShape(x.shape) for x in inputs))  # arrays too
     return [tf.broadcast_to(x, shape) for x in inputs]
 
 
