@@ -52,7 +52,10 @@ def deviation(folder: Path, path: Path | str, weights=None, major: int | None = 
     return float(np.abs(output - expected).max() / np.abs(expected).max())
 
 
-@pytest.mark.parametrize("name", ["convnet", "merges"])
+NAMES = ["convnet", "merges", "extras"]
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("kind", list(FORMATS))
 def test_every_format_reads_as_the_keras_that_wrote_it_computes(name, kind):
     major, path, weights = FORMATS[kind]
@@ -69,8 +72,28 @@ def test_node_names_start_with_their_keras_layer():
     assert shared.count("MatMul") == 2, shared
 
 
+@pytest.mark.slow_check  # TensorFlow loaded, three models run whole: 17 s
+@pytest.mark.parametrize("name", NAMES)
+def test_onnxruntime_and_tensorflow_agree_on_every_layer_and_end_to_end(name):
+    """The imported graphs run node by node and whole on real runtimes (the whole run found the
+    TensorFlow lowering's Max broadcasting a weight given as an array)."""
+    from conformance.divergences import load_manifest
+    from conformance.model import check_model
+
+    model = conformance.load_model(MODELS / name / "keras3.keras")
+    inputs = dict(np.load(MODELS / name / "inputs.npz"))
+    expected = [np.load(MODELS / name / "keras3_outputs.npz")["output"]]
+    result = check_model(model, [load_backend("onnxruntime"), load_backend("tensorflow")], inputs, name=name,
+                         divergences=load_manifest(), expected_outputs=expected)
+    for backend in result.results:
+        assert backend.status in ("agree", "known_divergence"), (backend.backend, backend.status, backend.first_divergence)
+        assert backend.end_to_end_message == "" and result.data_set[backend.backend] < AGREES, (
+            backend.backend, backend.end_to_end_message, result.data_set)
+
+
+@pytest.mark.slow_check  # a fresh interpreter reading 15 files: 4 s
 def test_loading_imports_neither_keras_nor_tensorflow():
-    paths = [(MODELS / n / p, w and MODELS / n / w) for n in ("convnet", "merges") for _, p, w in FORMATS.values()]
+    paths = [(MODELS / n / p, w and MODELS / n / w) for n in NAMES for _, p, w in FORMATS.values()]
     script = ("import sys, conformance\n"
               f"for path, weights in {[(str(p), w and str(w)) for p, w in paths]!r}:\n"
               "    conformance.load_model(path, weights=weights)\n"
@@ -303,6 +326,7 @@ def test_mutated_files_load_or_give_one_error(seed, data, tmp_path_factory):
         assert "\n" not in str(error)
 
 
+@pytest.mark.slow_check  # waits out its time limit
 def test_an_hdf5_file_on_which_libhdf5_never_returns_is_one_error_line_in_bounded_time(capsys, monkeypatch):
     """Found by the fuzzing above: three bytes of convnet's keras2.h5 changed, and h5py's read of an
     attribute never returned (over 90 s). The child process reading it is stopped."""

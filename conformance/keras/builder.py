@@ -12,6 +12,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from conformance.errors import ConformanceError
 
+# Operators whose output has their first input's type and shape, for where ONNX's node-alone
+# inference leaves them out.
+SHAPE_PRESERVING = ("GroupNormalization",)
 OPSET = 21  # the opset of imported models: Gelu (20) and GroupNormalization's per-channel scale (21)
 
 
@@ -26,6 +29,7 @@ class GraphBuilder:
         self.shapes: dict[str, tuple[int | None, ...]] = {}
         self.types: dict[str, int] = {}
         self._names: set[str] = set()
+        self._declared: list[str] = []  # tensors whose type the graph states (value_info)
 
     def input(self, name: str, shape: Sequence[int | None], elem_type: int = TensorProto.FLOAT) -> str:
         dims = ["batch" if i == 0 and d is None else (f"{name}_{i}" if d is None else d) for i, d in enumerate(shape)]
@@ -66,13 +70,16 @@ class GraphBuilder:
         return len(self.shapes[tensor])
 
     def model(self, outputs: Sequence[str], name: str, producer: str) -> onnx.ModelProto:
-        values = [helper.make_tensor_value_info(o, self.types.get(o, TensorProto.FLOAT),
-                                                ["batch" if i == 0 and d is None else d
-                                                 for i, d in enumerate(self.shapes[o])]) for o in outputs]
-        graph = helper.make_graph(self.nodes, name, self.inputs, values, list(self.initializers.values()))
+        values = [self._value_info(o) for o in outputs]
+        graph = helper.make_graph(self.nodes, name, self.inputs, values, list(self.initializers.values()),
+                                  value_info=[self._value_info(t) for t in self._declared if t not in outputs])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=producer)
         model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", OPSET)])
         return model
+
+    def _value_info(self, tensor: str) -> onnx.ValueInfoProto:
+        dims = ["batch" if i == 0 and d is None else d for i, d in enumerate(self.shapes[tensor])]
+        return helper.make_tensor_value_info(tensor, self.types.get(tensor, TensorProto.FLOAT), dims)
 
     def _unique(self, name: str) -> str:
         if name not in self._names:
@@ -98,6 +105,11 @@ class GraphBuilder:
                                    f" {str(error).strip().splitlines()[0][:300]}") from None
         for value in inferred.graph.output:
             tensor = value.type.tensor_type
+            if not tensor.elem_type and node.op_type in SHAPE_PRESERVING:
+                # ONNX infers some function operators' outputs only with their body expanded.
+                self.types[value.name], self.shapes[value.name] = self.types[node.input[0]], self.shapes[node.input[0]]
+                self._declared.append(value.name)  # stated in the graph, for the whole model's inference too
+                continue
             self.types[value.name] = tensor.elem_type
             self.shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
 

@@ -70,7 +70,8 @@ class Importer:
         """Import the whole model: its graph inputs, then every layer; returns its outputs and name."""
         model = keras_model_config(self.file.config, self.file.where)
         shapes = _input_shapes(model, self.file.where)
-        inputs = [self.graph.input(_onnx_name(name), shape) for name, shape in shapes]
+        inputs = [self.graph.input(_onnx_name(name), shape, _element_type(dtype, name, self.file.where))
+                  for name, shape, dtype in shapes]
         return self.model(model, inputs, scope=""), config_of(model).get("name", "model")
 
     def model(self, model: Mapping[str, Any], inputs: list[str], scope: str) -> list[str]:
@@ -241,8 +242,20 @@ def _keras3_tensors(value: Any, found: list) -> None:
             _keras3_tensors(item, found)
 
 
-def _input_shapes(model: Mapping[str, Any], where: str) -> list[tuple[str, list[int | None]]]:
-    """The model's inputs: name and batch shape, from its InputLayers (or a Sequential's first layer)."""
+def _element_type(dtype: Any, name: str, where: str) -> int:
+    """An input's ONNX element type from its layer's ``dtype`` (float32 where none is given)."""
+    from onnx import helper
+
+    if isinstance(dtype, Mapping):  # Keras 3's DTypePolicy
+        dtype = config_of(dtype).get("name")
+    try:
+        return helper.np_dtype_to_tensor_dtype(np.dtype(dtype or "float32"))
+    except (TypeError, ValueError, KeyError):
+        raise ConformanceError(f"{where}: input {name!r} has dtype {str(dtype)[:50]!r}, not one this importer reads") from None
+
+
+def _input_shapes(model: Mapping[str, Any], where: str) -> list[tuple[str, list[int | None], Any]]:
+    """The model's inputs: name, batch shape and dtype, from its InputLayers (or a Sequential's first layer)."""
     config = config_of(model)
     layers = config.get("layers") or []
     if model.get("class_name") == "Sequential":
@@ -251,7 +264,7 @@ def _input_shapes(model: Mapping[str, Any], where: str) -> list[tuple[str, list[
         if not shape:
             raise ConformanceError(f"{where}: a Sequential model whose input shape the file does not give")
         name = config_of(first).get("name", "input") if _class(first) == "InputLayer" else "input"
-        return [(name, _dims(shape, where))]
+        return [(name, _dims(shape, where), config_of(first).get("dtype"))]
     by_name = {_layer_name(layer, where): layer for layer in layers}
     shapes = []
     for name, _, _ in _refs(config.get("input_layers"), where):
@@ -264,7 +277,7 @@ def _input_shapes(model: Mapping[str, Any], where: str) -> list[tuple[str, list[
         shape = _batch_shape(config_of(layer))
         if not shape:
             raise ConformanceError(f"{where}: input layer {name!r} has no shape")
-        shapes.append((name, _dims(shape, where)))
+        shapes.append((name, _dims(shape, where), config_of(layer).get("dtype")))
     return shapes
 
 

@@ -72,7 +72,24 @@ def merges(layers, models):
     return [a, b], outputs
 
 
-MODELS = {"convnet": convnet, "merges": merges}
+def extras(layers, models):
+    """Embedding of integer tokens, the other normalizations, upsampling, preprocessing."""
+    tokens = layers.Input((5,), dtype="int32", name="tokens")
+    image = layers.Input((4, 4, 6), name="image")
+    t = layers.Embedding(11, 4, name="embedding")(tokens)
+    t = layers.LayerNormalization(name="layer_norm")(t)
+    t = layers.Flatten(name="flat_tokens")(t)
+    x = layers.Normalization(mean=0.5, variance=2.0, name="normalize")(image)
+    x = layers.GroupNormalization(groups=3, name="group_norm")(x)
+    x = layers.UpSampling2D(2, name="upsample")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear", name="upsample_bilinear")(x)
+    x = layers.Conv2D(2, 3, strides=3, name="reduce")(x)
+    x = layers.UnitNormalization(name="unit_norm")(x)
+    x = layers.Flatten(name="flat_image")(x)
+    return [tokens, image], layers.Concatenate(name="features")([t, x])
+
+
+MODELS = {"convnet": convnet, "merges": merges, "extras": extras}
 
 
 def _weights(model, rng):
@@ -97,7 +114,7 @@ def _weights(model, rng):
 
 def _build(function, keras_module):
     layers, models = keras_module.layers, keras_module.models
-    inputs, outputs = function(layers, models) if function is merges else function(layers)
+    inputs, outputs = function(layers) if function is convnet else function(layers, models)
     return keras_module.Model(inputs, outputs)
 
 
@@ -114,7 +131,8 @@ def main() -> None:
         model2 = _build(function, tf_keras)
         model2.set_weights(model3.get_weights())
         shapes = [tuple(i.shape[1:]) for i in model3.inputs]
-        inputs = {i.name: rng.normal(size=(2, *shape)).astype(np.float32) for i, shape in zip(model3.inputs, shapes)}
+        inputs = {i.name: (rng.integers(0, 11, (2, *shape)).astype(np.int32) if "int" in str(i.dtype)
+                           else rng.normal(size=(2, *shape)).astype(np.float32)) for i, shape in zip(model3.inputs, shapes)}
         arrays = list(inputs.values())
         np.savez(folder / "inputs.npz", **inputs)
         np.savez(folder / "keras3_outputs.npz", output=model3.predict(arrays, verbose=0))

@@ -33,75 +33,78 @@ def onnx_kernel(kernel: np.ndarray, call: Call) -> np.ndarray:
 
 
 def _pads(call: Call, g: GraphBuilder, x: str, kernel, strides, dilations) -> list[int]:
+    """ONNX pads for ``x`` (channels first) under the layer's ``padding``."""
     padding = call.get("padding", "valid")
     rank = g.rank(x)
     if padding == "valid":
         return [0] * (2 * (rank - 2))
     if padding == "same":
-        sizes = g.shape(x)[1:-1] if channels_last(call) else g.shape(x)[2:]
-        return same_pads(sizes, kernel, strides, dilations, call.name)
+        return same_pads(g.shape(x)[2:], kernel, strides, dilations, call.name)
     if padding == "causal" and rank == 3:
         return [(kernel[0] - 1) * dilations[0], 0]
     raise ConformanceError(f"layer {call.name!r}: padding {padding!r} is not valid, same (or causal in 1-D)")
 
 
-def _convolution(call: Call, x: str, g: GraphBuilder, W: np.ndarray, bias: np.ndarray | None, group: int) -> str:
+def _convolution(call: Call, x: str, g: GraphBuilder, W: np.ndarray, bias: np.ndarray | None, group: int,
+                 name: str = "conv") -> str:
+    """The layer's strided, dilated, padded convolution of ``x``, in channels first."""
     spatial = W.ndim - 2
     kernel = list(W.shape[2:])
     strides = tuple_of(call, "strides", spatial, 1)
     dilations = tuple_of(call, "dilation_rate", spatial, 1)
-    pads = _pads(call, g, x, kernel, strides, dilations)
+    inputs = [x, g.constant(f"{call.name}/{name}_W", W)] + ([g.constant(f"{call.name}/B", bias)] if bias is not None else [])
+    return g.one("Conv", inputs, f"{call.name}/{name}", kernel_shape=kernel, strides=strides, dilations=dilations,
+                 pads=_pads(call, g, x, kernel, strides, dilations), group=group)
+
+
+def _depthwise_kernel(kernel: np.ndarray, call: Call) -> np.ndarray:
+    """A depthwise kernel (*spatial, channels, multiplier) as ONNX's grouped (channels * multiplier,
+    1, *spatial): output channel c * multiplier + m reads channel c."""
+    spatial = kernel.ndim - 2
+    channels, multiplier = kernel.shape[-2:]
+    return onnx_kernel(kernel.reshape(*kernel.shape[:spatial], 1, channels * multiplier), call)
+
+
+def _wrapped(call: Call, x: str, g: GraphBuilder, body) -> list[str]:
+    """``body`` on ``x`` in channels first (moved there and back where the layer is channels last),
+    then the layer's activation."""
     last = channels_last(call)
-    inputs = [to_channels_first(g, x, call.name) if last else x, g.constant(f"{call.name}/W", W)]
-    if bias is not None:
-        inputs.append(g.constant(f"{call.name}/B", bias))
-    y = g.one("Conv", inputs, f"{call.name}/conv", kernel_shape=kernel, strides=strides, dilations=dilations,
-              pads=pads, group=group)
-    return to_channels_last(g, y, call.name) if last else y
+    y = body(to_channels_first(g, x, call.name) if last else x)
+    y = to_channels_last(g, y, call.name) if last else y
+    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
 
 
 def conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
-    (x,) = inputs
     names = ("kernel", "bias") if call.get("use_bias", True) else ("kernel",)
     weights = call.weights(*names)
     W = onnx_kernel(weights["kernel"], call)
     groups = int(call.get("groups", 1) or 1)
-    y = _convolution(call, x, g, W, weights.get("bias"), groups)
-    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
+    return _wrapped(call, inputs[0], g, lambda x: _convolution(call, x, g, W, weights.get("bias"), groups))
 
 
 def depthwise_conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
-    """A kernel of (*spatial, channels, multiplier): output channel c * multiplier + m reads channel c.
-    Keras 2 names it ``depthwise_kernel``, Keras 3 ``kernel``."""
-    (x,) = inputs
+    """Keras 2 names the kernel ``depthwise_kernel``, Keras 3 ``kernel``."""
     names = ("kernel|depthwise_kernel", "bias") if call.get("use_bias", True) else ("kernel|depthwise_kernel",)
     weights = call.weights(*names)
-    kernel = weights["kernel"]
-    spatial = kernel.ndim - 2
-    channels, multiplier = kernel.shape[-2:]
-    W = onnx_kernel(kernel.reshape(*kernel.shape[:spatial], 1, channels * multiplier), call)
-    y = _convolution(call, x, g, W, weights.get("bias"), channels)
-    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
+    W, channels = _depthwise_kernel(weights["kernel"], call), weights["kernel"].shape[-2]
+    return _wrapped(call, inputs[0], g, lambda x: _convolution(call, x, g, W, weights.get("bias"), channels))
 
 
 def separable_conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
-    """A depthwise convolution (strided, dilated, padded) then a 1x1 one, and the bias."""
-    (x,) = inputs
+    """A depthwise convolution (strided, dilated, padded), then a 1x1 one with the bias."""
     names = ("depthwise_kernel", "pointwise_kernel") + (("bias",) if call.get("use_bias", True) else ())
     weights = call.weights(*names)
-    depthwise, pointwise = weights["depthwise_kernel"], weights["pointwise_kernel"]
-    spatial = depthwise.ndim - 2
-    channels, multiplier = depthwise.shape[-2:]
-    W = onnx_kernel(depthwise.reshape(*depthwise.shape[:spatial], 1, channels * multiplier), call)
-    last = channels_last(call)
-    y = _convolution(call, x, g, W, None, channels)
-    y = to_channels_first(g, y, f"{call.name}/pointwise") if last else y
-    inputs_ = [y, g.constant(f"{call.name}/pointwise_W", onnx_kernel(pointwise, call))]
+    depthwise = _depthwise_kernel(weights["depthwise_kernel"], call)
+    channels = weights["depthwise_kernel"].shape[-2]
+    pointwise = [g.constant(f"{call.name}/pointwise_W", onnx_kernel(weights["pointwise_kernel"], call))]
     if "bias" in weights:
-        inputs_.append(g.constant(f"{call.name}/B", weights["bias"]))
-    y = g.one("Conv", inputs_, f"{call.name}/pointwise", kernel_shape=[1] * spatial)
-    y = to_channels_last(g, y, f"{call.name}/pointwise") if last else y
-    return [activation(g, y, call.get("activation"), f"{call.name}/activation", call.keras_major)]
+        pointwise.append(g.constant(f"{call.name}/B", weights["bias"]))
+
+    def body(x: str) -> str:
+        y = _convolution(call, x, g, depthwise, None, channels, name="depthwise")
+        return g.one("Conv", [y, *pointwise], f"{call.name}/pointwise", kernel_shape=[1] * (depthwise.ndim - 2))
+
+    return _wrapped(call, inputs[0], g, body)
 
 
 LAYERS = {

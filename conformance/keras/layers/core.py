@@ -13,12 +13,14 @@ only move data (Flatten, Reshape, Permute, RepeatVector, ZeroPadding, Cropping),
 from __future__ import annotations
 
 import numpy as np
+from onnx.helper import tensor_dtype_to_np_dtype as onnx_numpy_type
 
 from conformance.errors import ConformanceError
 from conformance.keras.activations import activation
 from conformance.keras.builder import GraphBuilder, int64
 from conformance.keras.graph import Call
-from conformance.keras.layers.layout import spatial_axes
+from conformance.keras.layers.layout import (channels_last, spatial_axes, to_channels_first, to_channels_last,
+                                             tuple_of)
 
 LEAKY_RELU_LAYER_SLOPE = 0.3
 
@@ -157,6 +159,39 @@ def cropping(spatial: int):
     return crop
 
 
+def embedding(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
+    """Gather of the rows of ``embeddings`` (Keras reads the indices as integers: an integer input
+    is gathered from as it is). ``mask_zero`` only masks later layers: no effect on this output."""
+    (x,) = inputs
+    table = call.weights("embeddings")["embeddings"]
+    if np.dtype(onnx_numpy_type(g.types[x])).kind not in "iu":
+        raise ConformanceError(f"layer {call.name!r}: Embedding of a {np.dtype(onnx_numpy_type(g.types[x]))} input;"
+                               " give the model's input an integer dtype")
+    return [g.one("Gather", [g.constant(f"{call.name}/embeddings", table), x], call.name)]
+
+
+def up_sampling(spatial: int):
+    """Nearest (each value repeated) or bilinear (half-pixel centres, as tf.image.resize) upsampling,
+    as Resize of the spatial axes in channels first."""
+    def up(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
+        (x,) = inputs
+        size = tuple_of(call, "size", spatial, 2)
+        interpolation = call.get("interpolation", "nearest")
+        if interpolation == "nearest":
+            modes = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+        elif interpolation == "bilinear" and spatial == 2:
+            modes = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+        else:
+            raise ConformanceError(f"layer {call.name!r}: {interpolation!r} upsampling is not imported yet")
+        last = channels_last(call)
+        y = to_channels_first(g, x, call.name) if last else x
+        scales = g.constant(f"{call.name}/scales", np.asarray([1, 1, *size], np.float32))
+        y = g.one("Resize", [y, "", scales], f"{call.name}/resize", **modes)
+        return [to_channels_last(g, y, call.name) if last else y]
+
+    return up
+
+
 def rescaling(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
     scale = g.constant(f"{call.name}/scale", np.asarray(call.get("scale", 1.0), np.float32))
     offset = g.constant(f"{call.name}/offset", np.asarray(call.get("offset", 0.0), np.float32))
@@ -182,5 +217,7 @@ LAYERS = {
     **{f"ZeroPadding{n}D": zero_padding(n) for n in (1, 2, 3)},
     **{f"Cropping{n}D": cropping(n) for n in (1, 2, 3)},
     "Rescaling": rescaling,
+    "Embedding": embedding,
+    **{f"UpSampling{n}D": up_sampling(n) for n in (1, 2, 3)},
 }
 
