@@ -107,8 +107,10 @@ class Importer:
                 raise ConformanceError(f"{self.file.where}: the connections of layer {name!r} form a cycle")
             if _skips_first_node(layer):
                 node -= 1  # Keras 2 counts a nested model's own first call, which it does not save
-            inbound = _inbound(layer, node, self.file.where)
-            outputs = self.call(layer, [tensor(r, depth + 1) for r in inbound], scope, node)
+            outputs = self._done.get((scope, name, node))
+            if outputs is None:  # resolved once: a densely connected model reads each output many times
+                inbound = _inbound(layer, node, self.file.where)
+                outputs = self.call(layer, [tensor(r, depth + 1) for r in inbound], scope, node)
             if index >= len(outputs):
                 raise ConformanceError(f"{self.file.where}: layer {name!r} has no output {index}")
             return outputs[index]
