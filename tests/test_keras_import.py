@@ -203,6 +203,25 @@ def test_dropout_is_the_identity_at_inference(monkeypatch):
     assert deviation(MODELS / "convnet", "keras3.keras", major=3) > DIFFERS
 
 
+def test_attributes_split_past_hdf5s_64_kb_limit_are_joined(tmp_path):
+    """Keras 2 splits a long ``layer_names`` or ``weight_names`` into ``layer_names0``, ``layer_names1``...
+    (``save_attributes_to_hdf5_group``), as for a model of thousands of layers; written here by hand."""
+    path = tmp_path / "split.h5"
+    path.write_bytes((MODELS / "convnet" / "keras2.h5").read_bytes())
+    with h5py.File(path, "r+") as file:
+        group = file["model_weights"]
+        names = list(group.attrs["layer_names"])
+        del group.attrs["layer_names"]
+        group.attrs["layer_names0"], group.attrs["layer_names1"] = names[:3], names[3:]
+        bn = group["bn"]
+        weight_names = list(bn.attrs["weight_names"])
+        del bn.attrs["weight_names"]
+        bn.attrs["weight_names0"], bn.attrs["weight_names1"] = weight_names[:1], weight_names[1:]
+    for name in ("inputs.npz", "keras2_outputs.npz"):
+        (tmp_path / name).write_bytes((MODELS / "convnet" / name).read_bytes())
+    assert deviation(tmp_path, "split.h5", major=2) < AGREES
+
+
 # -- what is refused: one error line --------------------------------------------------------------
 
 

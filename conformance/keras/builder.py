@@ -114,11 +114,6 @@ class GraphBuilder:
             self.shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
 
 
-def ints(values: Any) -> list[int]:
-    """A Keras int or tuple of ints as a list."""
-    return [int(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
-
-
 def int64(values: Sequence[int]) -> np.ndarray:
     return np.asarray(list(values), dtype=np.int64)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from conformance.errors import ConformanceError
 from conformance.keras.hdf5 import read_hdf5
+from conformance.keras.weights import open_weights
 from conformance.model.load import first_line
 
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
@@ -69,8 +70,6 @@ def read_keras_file(path: Path | str, weights: Path | str | None = None) -> Kera
     """The architecture and weights of the Keras file at ``path`` (and ``weights``, a separate
     weights file, for an architecture saved alone). ConformanceError, of one line, for anything
     that is not a Keras file this reader understands."""
-    from conformance.keras.weights import open_weights
-
     where = str(path)
     data = _read(Path(path), MAX_BYTES)
     kind = file_kind(data)
@@ -139,8 +138,6 @@ def _read(path: Path, limit: int) -> bytes:
 
 
 def _read_archive(data: bytes, where: str) -> KerasFile:
-    from conformance.keras.weights import open_weights
-
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {info.filename: info for info in archive.infolist()}
