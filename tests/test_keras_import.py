@@ -6,6 +6,7 @@ neither Keras nor TensorFlow."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -387,3 +388,33 @@ def test_keras_applications_architectures_read_as_keras_computes_them(name, tmp_
     deviation = float(np.abs(output - expected).max() / np.abs(expected).max())
     # Measured: 6.0e-7 (MobileNet), 5.5e-7 (ResNet50), 8.2e-7 (DenseNet121), 2.1e-6 (EfficientNetB0).
     assert deviation < 1e-5, f"{name}: {deviation:.2e} of Keras's largest output"
+
+
+@pytest.mark.slow_check  # Keras builds and runs some 80 one-layer models: about a minute
+def test_transposed_convolutions_give_keras_lengths_crops_and_padding(tmp_path):
+    """Conv1DTranspose and Conv2DTranspose over kernel sizes, strides, dilations, both paddings and
+    output_padding (absent, 0, 1): Keras's output length, the forward SAME crop, the zeros at the end."""
+    keras = pytest.importorskip("keras", reason="Keras is not installed")
+    rng, judged = np.random.default_rng(0), 0
+    for dims, k, s, padding, extra, d in itertools.product((1, 2), (1, 2, 3), (1, 2, 3), ("valid", "same"),
+                                                           (None, 0, 1), (1, 2)):
+        if (extra is not None and extra >= s) or (d > 1 and s > 1):
+            continue  # Keras refuses these
+        layer = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose)[dims - 1]
+        inputs = keras.Input((5,) * dims + (2,))
+        model = keras.Model(inputs, layer(3, k, strides=s, padding=padding, output_padding=extra, dilation_rate=d,
+                                          name="t")(inputs))
+        model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
+        x = rng.normal(size=(1,) + (5,) * dims + (2,)).astype(np.float32)
+        try:
+            expected = model.predict(x, verbose=0)
+        except Exception:  # noqa: BLE001 - Keras's own failures (kernel 2, same, output_padding 0)
+            continue
+        model.save(tmp_path / "model.keras")
+        onnx_model = conformance.load_model(tmp_path / "model.keras")
+        (output,) = load_backend("reference").run(onnx_model, {onnx_model.graph.input[0].name: x})
+        case = f"{dims}-D kernel {k} stride {s} {padding} output_padding {extra} dilation {d}"
+        assert output.shape == expected.shape, f"{case}: {output.shape} for Keras's {expected.shape}"
+        assert np.abs(output - expected).max() <= 1e-5 * np.abs(expected).max(), case
+        judged += 1
+    assert judged >= 60, judged

@@ -1,4 +1,5 @@
-"""Convolutions: Conv1D/2D/3D, DepthwiseConv1D/2D, SeparableConv1D/2D, as ONNX Conv in channels first.
+"""Convolutions: Conv1D/2D/3D, DepthwiseConv1D/2D, SeparableConv1D/2D, as ONNX Conv in channels first,
+and Conv1D/2D/3DTranspose as ConvTranspose.
 
 Keras stores a kernel as (*kernel_size, in_channels / groups, filters); ONNX wants
 (filters, in_channels / groups, *kernel_size). Keras 1 and 2 files written by the Theano backend
@@ -107,7 +108,54 @@ def separable_conv(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
     return _wrapped(call, inputs[0], g, body)
 
 
+def conv_transpose(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
+    """Conv1D/2D/3DTranspose as ConvTranspose. Keras stores the kernel as (*spatial, filters,
+    in_channels); ONNX wants (in_channels, filters, *spatial). The output length is Keras's
+    (``deconv_output_length``); TensorFlow, like a convolution run backwards from that length, crops
+    the full transposed output by the forward SAME padding (the extra element at the end) and pads
+    it with zeros at the end where the length exceeds it: ONNX's pads and output_padding."""
+    (x,) = inputs
+    names = ("kernel", "bias") if call.get("use_bias", True) else ("kernel",)
+    weights = call.weights(*names)
+    kernel = weights["kernel"]
+    spatial = kernel.ndim - 2
+    W = np.ascontiguousarray(kernel.transpose(spatial + 1, spatial, *range(spatial)))
+    strides = tuple_of(call, "strides", spatial, 1)
+    dilations = tuple_of(call, "dilation_rate", spatial, 1)
+    padding = call.get("padding", "valid")
+    if padding not in ("valid", "same"):
+        raise ConformanceError(f"layer {call.name!r}: padding {padding!r} is neither valid nor same")
+    extra = call.get("output_padding")
+    extra = None if extra is None else tuple_of(call, "output_padding", spatial)
+    sizes = g.shape(x)[1:-1] if channels_last(call) else g.shape(x)[2:]
+    begins, ends, output_padding = [], [], []
+    for i, (size, k, s, d) in enumerate(zip(sizes, W.shape[2:], strides, dilations)):
+        if size is None:
+            raise ConformanceError(f"layer {call.name!r}: a transposed convolution of unknown spatial size")
+        effective = (k - 1) * d + 1
+        full = (size - 1) * s + effective
+        if extra is None:
+            length = size * s + (max(effective - s, 0) if padding == "valid" else 0)
+        else:
+            length = (size - 1) * s + effective - 2 * (effective // 2 if padding == "same" else 0) + extra[i]
+        begin = max(full - length, 0) // 2 if padding == "same" else 0
+        end = full - length - begin
+        begins.append(begin)
+        ends.append(max(end, 0))
+        output_padding.append(max(-end, 0))
+    bias = weights.get("bias")
+
+    def body(y: str) -> str:
+        operands = [y, g.constant(f"{call.name}/W", W)] + ([g.constant(f"{call.name}/B", bias)] if bias is not None else [])
+        return g.one("ConvTranspose", operands, f"{call.name}/conv_transpose", kernel_shape=list(W.shape[2:]),
+                     strides=strides, dilations=dilations, pads=begins + ends, output_padding=output_padding)
+
+    return _wrapped(call, x, g, body)
+
+
 LAYERS = {
+    "Conv1DTranspose": conv_transpose, "Conv2DTranspose": conv_transpose, "Conv3DTranspose": conv_transpose,
+    "Convolution2DTranspose": conv_transpose, "Deconvolution2D": conv_transpose,
     "Conv1D": conv, "Conv2D": conv, "Conv3D": conv,
     "Convolution1D": conv, "Convolution2D": conv, "Convolution3D": conv,
     "DepthwiseConv1D": depthwise_conv, "DepthwiseConv2D": depthwise_conv,
