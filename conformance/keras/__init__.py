@@ -30,6 +30,7 @@ def keras_to_onnx(file: KerasFile) -> onnx.ModelProto:
     return checked(model, file.where)
 
 
-def load_keras(path: Path | str, weights: Path | str | None = None) -> onnx.ModelProto:
-    """The Keras model at ``path`` (with its separate ``weights`` file, if any) as ONNX."""
-    return keras_to_onnx(read_keras_file(path, weights))
+def load_keras(path: Path | str, weights: Path | str | None = None, data: bytes | None = None) -> onnx.ModelProto:
+    """The Keras model at ``path`` (with its separate ``weights`` file, if any; ``data``: its bytes,
+    if already read) as ONNX."""
+    return keras_to_onnx(read_keras_file(path, weights, data))

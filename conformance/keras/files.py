@@ -29,7 +29,7 @@ from typing import Any
 from conformance.errors import ConformanceError
 from conformance.keras.hdf5 import read_hdf5
 from conformance.keras.weights import open_weights
-from conformance.model.load import first_line
+from conformance.model.load import first_line, read_bounded
 
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 # Nothing larger is read: a member of a .keras archive, or any Keras file.
@@ -66,12 +66,16 @@ class KerasFile:
 KERAS3_MARKS = ('"batch_shape"', '"DTypePolicy"', '"__keras_tensor__"')
 
 
-def read_keras_file(path: Path | str, weights: Path | str | None = None) -> KerasFile:
+def read_keras_file(path: Path | str, weights: Path | str | None = None, data: bytes | None = None) -> KerasFile:
     """The architecture and weights of the Keras file at ``path`` (and ``weights``, a separate
-    weights file, for an architecture saved alone). ConformanceError, of one line, for anything
-    that is not a Keras file this reader understands."""
+    weights file, for an architecture saved alone; ``data``: the file's bytes, where the caller has
+    read them). ConformanceError, of one line, for anything that is not a Keras file this reader
+    understands."""
     where = str(path)
-    data = _read(Path(path), MAX_BYTES)
+    if data is None:
+        data = read_bounded(path, MAX_BYTES)
+    elif len(data) > MAX_BYTES:
+        raise ConformanceError(f"{where}: {len(data)} bytes, more than this tool reads ({MAX_BYTES})")
     kind = file_kind(data)
     if kind == "zip":
         if weights is not None:
@@ -99,7 +103,7 @@ def read_keras_file(path: Path | str, weights: Path | str | None = None) -> Kera
         if weights is None:
             return KerasFile(config, keras_version, backend, None, where)
         weights_where = str(weights)
-        weights_data = _read(Path(weights), MAX_BYTES)
+        weights_data = read_bounded(weights, MAX_BYTES)
         if file_kind(weights_data) != "hdf5":
             raise ConformanceError(f"{weights_where}: not an HDF5 weights file")
         content = read_hdf5(weights_data, weights_where)
@@ -123,18 +127,6 @@ def file_kind(data: bytes) -> str:
     if data[:1] == b"\x08":  # a ModelProto begins with its ir_version, field 1, a varint
         return "onnx"
     return "unknown"
-
-
-def _read(path: Path, limit: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise ConformanceError(f"{path}: {size} bytes, more than this tool reads ({limit})")
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise ConformanceError(f"{path}: a directory, not a model file") from None
-    except OSError as error:
-        raise ConformanceError(f"{path}: cannot read it ({error.strerror or error})") from None
 
 
 def _read_archive(data: bytes, where: str) -> KerasFile:

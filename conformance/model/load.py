@@ -27,17 +27,25 @@ MAX_BYTES = 8 * 2**30
 
 def load_model_file(path: Path | str) -> onnx.ModelProto:
     """The model at ``path``, its external data read in, checked and shape-inferred."""
-    path = Path(path)
-    where = str(path)
+    return _onnx_model(read_bounded(path, MAX_BYTES, "an ONNX model file"), Path(path))
+
+
+def read_bounded(path: Path | str, limit: int, what: str = "a model file") -> bytes:
+    """The bytes of ``path``, refused (one line) past ``limit`` bytes, or when it is a directory
+    (``what`` names what was expected) or cannot be read."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ConformanceError(f"{where}: {size} bytes, more than this tool reads ({MAX_BYTES})")
-        data = path.read_bytes()
+        size = Path(path).stat().st_size
+        if size > limit:
+            raise ConformanceError(f"{path}: {size} bytes, more than this tool reads ({limit})")
+        return Path(path).read_bytes()
     except IsADirectoryError:
-        raise ConformanceError(f"{where}: a directory, not an ONNX model file") from None
+        raise ConformanceError(f"{path}: a directory, not {what}") from None
     except OSError as error:
-        raise ConformanceError(f"{where}: cannot read it ({error.strerror or error})") from None
+        raise ConformanceError(f"{path}: cannot read it ({error.strerror or error})") from None
+
+
+def _onnx_model(data: bytes, path: Path) -> onnx.ModelProto:
+    where = str(path)
     try:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError) as error:
@@ -54,20 +62,14 @@ def load_any_model(path: Path | str, *, weights: Path | str | None = None) -> on
     from conformance.keras.files import file_kind
 
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
-    except IsADirectoryError:
-        raise ConformanceError(f"{path}: a directory, not a model file") from None
-    except OSError as error:
-        raise ConformanceError(f"{path}: cannot read it ({error.strerror or error})") from None
-    if file_kind(head) in ("zip", "hdf5", "json"):
+    data = read_bounded(path, MAX_BYTES)  # read once, whichever reader takes it
+    if file_kind(data) in ("zip", "hdf5", "json"):
         from conformance.keras import load_keras
 
-        return load_keras(path, weights)
+        return load_keras(path, weights, data=data)
     if weights is not None:
         raise ConformanceError(f"{path}: not a Keras file, so --weights does not apply")
-    return load_model_file(path)
+    return _onnx_model(data, path)
 
 
 def checked(model: onnx.ModelProto, where: str) -> onnx.ModelProto:

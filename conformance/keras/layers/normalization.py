@@ -39,14 +39,18 @@ def batch_normalization(call: Call, inputs: list[str], g: GraphBuilder) -> list[
     constants = [g.constant(f"{call.name}/{k}", v) for k, v in
                  (("gamma", gamma), ("beta", beta), ("moving_mean", weights["moving_mean"]),
                   ("moving_variance", weights["moving_variance"]))]
-    perm = [0, axis, *[i for i in range(1, rank) if i != axis]]
-    moved = axis != 1
-    y = g.one("Transpose", [x], f"{call.name}/to_channels_first", perm=perm) if moved else x
-    y = g.one("BatchNormalization", [y, *constants], f"{call.name}/batch_normalization",
-              epsilon=float(call.get("epsilon", KERAS_EPSILON)))
-    if moved:
-        y = g.one("Transpose", [y], f"{call.name}/to_channels_last", perm=[int(i) for i in np.argsort(perm)])
-    return [y]
+    return [_at_axis_one(g, x, axis, call.name, lambda y: g.one(
+        "BatchNormalization", [y, *constants], f"{call.name}/batch_normalization",
+        epsilon=float(call.get("epsilon", KERAS_EPSILON))))]
+
+
+def _at_axis_one(g: GraphBuilder, x: str, axis: int, name: str, body) -> str:
+    """``body`` applied to ``x`` with ``axis`` moved to 1 (ONNX's channel axis), and moved back."""
+    if axis == 1:
+        return body(x)
+    perm = [0, axis, *[i for i in range(1, g.rank(x)) if i != axis]]
+    y = body(g.one("Transpose", [x], f"{name}/to_channels_first", perm=perm))
+    return g.one("Transpose", [y], f"{name}/to_channels_last", perm=[int(i) for i in np.argsort(perm)])
 
 
 def _trailing_axes(call: Call, rank: int) -> int:
@@ -86,15 +90,10 @@ def group_normalization(call: Call, inputs: list[str], g: GraphBuilder) -> list[
     weights = call.weights(*names)
     gamma = weights.get("gamma", np.ones(channels, np.float32))
     beta = weights.get("beta", np.zeros(channels, np.float32))
-    perm = [0, axis, *[i for i in range(1, rank) if i != axis]]
-    moved = axis != 1
-    y = g.one("Transpose", [x], f"{call.name}/to_channels_first", perm=perm) if moved else x
-    y = g.one("GroupNormalization", [y, g.constant(f"{call.name}/gamma", gamma), g.constant(f"{call.name}/beta", beta)],
-              f"{call.name}/group_normalization", num_groups=int(call.get("groups", 32)),
-              epsilon=float(call.get("epsilon", KERAS_EPSILON)))
-    if moved:
-        y = g.one("Transpose", [y], f"{call.name}/to_channels_last", perm=[int(i) for i in np.argsort(perm)])
-    return [y]
+    operands = [g.constant(f"{call.name}/gamma", gamma), g.constant(f"{call.name}/beta", beta)]
+    return [_at_axis_one(g, x, axis, call.name, lambda y: g.one(
+        "GroupNormalization", [y, *operands], f"{call.name}/group_normalization",
+        num_groups=int(call.get("groups", 32)), epsilon=float(call.get("epsilon", KERAS_EPSILON))))]
 
 
 def unit_normalization(call: Call, inputs: list[str], g: GraphBuilder) -> list[str]:
